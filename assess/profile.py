@@ -1,0 +1,138 @@
+"""The profiling pipeline behind ``assess profile``: config → battery + outcomes → abilities → files.
+
+Re-runs are idempotent: the inputs' fingerprint is stored in ``manifest.json`` and an output
+folder whose fingerprint matches is left as it is (unless forced).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from . import __version__
+from .abilities import profiles
+from .battery import validate_outcomes
+from .config import SAMPLE, ProfileConfig
+from .datasets import load_sample, sample_dir
+from .errors import InputError
+from .report import ABILITIES_CSV, EMPIRICAL_CSV, MANIFEST, write_report
+from .sources import read_battery, read_outcomes
+
+@dataclass(frozen=True)
+class ProfileResult:
+    """A subject's ability profile with the evidence behind it."""
+
+    config: ProfileConfig
+    abilities: pd.DataFrame  # one row per scale: ability, ci_low, ci_high, n, intercept, slope
+    empirical: pd.DataFrame  # one row per scale × level: n, successes, rate
+    n_instances: int
+    accuracy: float
+    up_to_date: bool = False
+
+
+_sample = lru_cache(maxsize=1)(load_sample)
+
+
+def _version_of(path: str) -> tuple[int, int] | None:
+    """Size and mtime of a file, so that caches keyed on it notice edits; None for the sample or a missing file."""
+    if path == SAMPLE or not Path(path).is_file():
+        return None
+    stat = Path(path).stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
+def _battery(path: str, mapping: tuple[tuple[str, str], ...]) -> pd.DataFrame:
+    return _read_battery(path, mapping, _version_of(path))
+
+
+@lru_cache(maxsize=4)
+def _read_battery(path: str, mapping: tuple[tuple[str, str], ...], _version: tuple | None) -> pd.DataFrame:
+    return _sample()[0] if path == SAMPLE else read_battery(path, dict(mapping))
+
+
+def _outcomes(path: str, layout: str, battery_path: str, mapping: tuple[tuple[str, str], ...]) -> pd.DataFrame:
+    return _read_outcomes(path, layout, battery_path, mapping, _version_of(path), _version_of(battery_path))
+
+
+@lru_cache(maxsize=4)
+def _read_outcomes(path: str, layout: str, battery_path: str, mapping: tuple[tuple[str, str], ...],
+                   *_versions: tuple | None) -> pd.DataFrame:
+    battery = _battery(battery_path, mapping)
+    if path == SAMPLE:
+        return validate_outcomes(_sample()[1], "bundled sample outcomes", battery)
+    return read_outcomes(path, layout=layout, battery=battery)
+
+
+def load_inputs(config: ProfileConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The config's battery (filtered) and the subject's outcomes on it."""
+    mapping = tuple(sorted(config.battery_mapping.items()))
+    battery = _battery(config.battery, mapping)
+    outcomes = _outcomes(config.outcomes, config.outcomes_layout, config.battery, mapping)
+    battery = _filter(battery, "benchmark", config.filters.benchmarks, "filters.benchmarks")
+    battery = _filter(battery, "task", config.filters.tasks, "filters.tasks")
+    subjects = outcomes["subject"].unique()
+    if config.subject not in subjects:
+        known = ", ".join(sorted(subjects)[:30])
+        raise InputError(f"key 'subject': {config.subject!r} has no outcomes in {config.outcomes} (subjects there: {known})")
+    mine = outcomes[(outcomes["subject"] == config.subject) & outcomes["instance_id"].isin(battery["instance_id"])]
+    return battery, mine.reset_index(drop=True)
+
+
+def _filter(battery: pd.DataFrame, column: str, wanted: list[str], key: str) -> pd.DataFrame:
+    if not wanted:
+        return battery
+    unknown = sorted(set(wanted) - set(battery[column]))
+    if unknown:
+        raise InputError(f"key {key!r}: unknown {column}(s) {', '.join(unknown)}; "
+                         f"known: {', '.join(sorted(battery[column].unique()))}")
+    return battery[battery[column].isin(wanted)]
+
+
+def fingerprint(config: ProfileConfig) -> str:
+    """Hash of everything the outputs depend on: config, input files' contents, library version."""
+    digest = hashlib.sha256(config.model_dump_json().encode())
+    digest.update(__version__.encode())
+    for path in _input_files(config):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _input_files(config: ProfileConfig) -> list[Path]:
+    files = [Path(config.battery), Path(config.outcomes)]
+    if SAMPLE in (config.battery, config.outcomes):
+        files = [f for f in files if str(f) != SAMPLE] + sorted(sample_dir().glob("*.parquet"))
+    return files
+
+
+def run_profile(config: ProfileConfig, *, force: bool = False) -> ProfileResult:
+    """Profile one subject and write its outputs to ``config.output_dir``."""
+    output_dir = Path(config.output_dir)
+    battery, outcomes = load_inputs(config)
+    stamp = fingerprint(config)
+    if outcomes.empty:
+        raise InputError(f"key 'subject': {config.subject!r} has no outcomes on the selected battery items")
+    summary = {"n_instances": len(outcomes), "accuracy": float(outcomes["correct"].mean())}
+    if not force and _is_current(output_dir, stamp):
+        return ProfileResult(config, pd.read_csv(output_dir / ABILITIES_CSV), pd.read_csv(output_dir / EMPIRICAL_CSV),
+                             **summary, up_to_date=True)
+    abilities, empirical = profiles(battery, outcomes, [config.subject], scales=tuple(config.scales),
+                                    bootstrap=config.bootstrap, seed=config.seed, dominant_only=config.dominant_only)
+    result = ProfileResult(config, abilities.drop(columns="subject"), empirical.drop(columns="subject"), **summary)
+    write_report(result, output_dir, stamp)
+    return result
+
+
+def _is_current(output_dir: Path, stamp: str) -> bool:
+    manifest = output_dir / MANIFEST
+    if not manifest.is_file():
+        return False
+    try:
+        recorded = json.loads(manifest.read_text())
+    except json.JSONDecodeError:
+        return False
+    return recorded.get("fingerprint") == stamp and all((output_dir / f).is_file() for f in recorded.get("files", []))

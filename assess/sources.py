@@ -1,0 +1,125 @@
+"""Readers that turn files into validated batteries and outcome tables.
+
+Formats: CSV/TSV, JSON Lines and Parquet (by file suffix). Layouts: the ADeLe v1.0 battery CSV
+(``groundtruth`` for the target), any table with a column mapping, per-subject outcome files
+(``instance_id, correct``), long outcome tables (subject or model, instance, correct) and wide
+matrices (one row per subject, one column per instance).
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from .battery import BATTERY_COLUMNS, validate_battery, validate_outcomes
+from .errors import InputError
+
+SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
+#: Column names of the ADeLe v1.0 layout that differ from ours.
+ADELE_RENAMES = {"groundtruth": "target"}
+SUBJECT_ALIASES = ("subject", "model", "model_name")
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV, TSV, JSONL or Parquet file as strings-where-text; errors name the file and line."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("file not found", source=path)
+    kind = SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise InputError(f"unsupported file type {path.suffix!r}; use one of {', '.join(sorted(SUFFIXES))}", source=path)
+    if kind == "parquet":
+        try:
+            return pd.read_parquet(path)
+        except Exception as err:  # pyarrow raises several types for corrupt files
+            raise InputError(f"not a readable Parquet file ({err})", source=path) from err
+    if kind == "jsonl":
+        return _read_jsonl(path)
+    try:
+        return pd.read_csv(path, sep="\t" if kind == "tsv" else ",", dtype={"instance_id": str}, keep_default_na=True)
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise InputError(f"malformed {kind.upper()} ({err})", source=path) from err
+    except pd.errors.EmptyDataError as err:
+        raise InputError("empty file", source=path) from err
+
+
+def _read_jsonl(path: Path) -> pd.DataFrame:
+    records = []
+    with path.open(encoding="utf-8") as handle:
+        for line_no, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise InputError(f"line {line_no}: malformed JSON ({err.msg})", source=path) from err
+            if not isinstance(record, dict):
+                raise InputError(f"line {line_no}: expected a JSON object", source=path)
+            records.append(record)
+    return pd.DataFrame.from_records(records)
+
+
+def _apply_mapping(df: pd.DataFrame, mapping: Mapping[str, str] | None, allowed: tuple[str, ...], path: Path) -> pd.DataFrame:
+    """Rename file columns to ours; ``mapping`` is {our column: file column}."""
+    if not mapping:
+        return df
+    for ours, theirs in mapping.items():
+        if ours not in allowed:
+            raise InputError(f"column mapping names unknown field {ours!r}; known: {', '.join(allowed)}", source=path)
+        if theirs not in df.columns:
+            raise InputError(f"column mapping for {ours!r} names column {theirs!r}, which the file lacks", source=path)
+    return df.rename(columns={theirs: ours for ours, theirs in mapping.items()})
+
+
+def read_battery(path: str | Path, mapping: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Read and validate a battery (ADeLe layout detected by its ``groundtruth`` column)."""
+    path = Path(path)
+    df = read_table(path)
+    if "groundtruth" in df.columns and "target" not in df.columns:
+        df = df.rename(columns=ADELE_RENAMES)
+    df = _apply_mapping(df, mapping, BATTERY_COLUMNS, path)
+    return validate_battery(df, path)
+
+
+def read_outcomes(
+    path: str | Path,
+    *,
+    subject: str | None = None,
+    layout: str = "auto",
+    mapping: Mapping[str, str] | None = None,
+    battery: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Read and validate outcomes in ``long``, ``per-subject`` or ``wide`` layout (``auto`` guesses).
+
+    A per-subject file (``instance_id, correct``) takes ``subject`` or, failing that, the file stem.
+    In a wide matrix, empty cells mean "not run" and are dropped.
+    """
+    path = Path(path)
+    df = _apply_mapping(read_table(path), mapping, ("subject", "instance_id", "correct", "raw_output"), path)
+    layout = _guess_layout(df) if layout == "auto" else layout
+    if layout == "long":
+        alias = next((a for a in SUBJECT_ALIASES if a in df.columns), None)
+        if alias is None:
+            raise InputError(f"long outcome table needs one of the columns {', '.join(SUBJECT_ALIASES)}", source=path)
+        df = df.rename(columns={alias: "subject"})
+    elif layout == "per-subject":
+        df = df.assign(subject=subject or path.stem)
+    elif layout == "wide":
+        df = _melt_wide(df, path)
+    else:
+        raise InputError(f"unknown outcome layout {layout!r}; use long, per-subject or wide", source=path)
+    return validate_outcomes(df, path, battery)
+
+
+def _guess_layout(df: pd.DataFrame) -> str:
+    if "correct" in df.columns:
+        return "long" if any(a in df.columns for a in SUBJECT_ALIASES) else "per-subject"
+    return "wide"
+
+
+def _melt_wide(df: pd.DataFrame, path: Path) -> pd.DataFrame:
+    alias = next((a for a in SUBJECT_ALIASES if a in df.columns), df.columns[0])
+    long = df.melt(id_vars=[alias], var_name="instance_id", value_name="correct").rename(columns={alias: "subject"})
+    return long[long["correct"].notna()].reset_index(drop=True)
