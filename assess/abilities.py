@@ -77,7 +77,7 @@ def fit_curves(cells: Cells, *, c: float = PENALTY_C, iterations: int = 100, tol
     total = pos + neg
     params = np.zeros((counts.shape[0], 2))
     params[:, 0] = np.log((pos.sum(1) + 0.5) / (neg.sum(1) + 0.5))
-    active = total.sum(axis=1) > 0
+    active = counts.sum(axis=1) > 0
     for _ in range(iterations):
         eta = params[:, :1] + params[:, 1:] * x
         p = _sigmoid(eta)
@@ -87,10 +87,11 @@ def fit_curves(cells: Cells, *, c: float = PENALTY_C, iterations: int = 100, tol
         h = total * p * (1 - p)
         h00, h01, h11 = h.sum(1), (h * x).sum(1), (h * x * x).sum(1) + 1.0
         det = h00 * h11 - h01 * h01
-        step0 = (h11 * g0 - h01 * g1) / det
-        step1 = (h00 * g1 - h01 * g0) / det
-        step = np.stack([step0, step1], axis=1)
-        step[~active] = 0.0
+        # An all-failure fit has no finite optimum: its curve flattens to zero, the Hessian vanishes, stop there.
+        settled = ~active | (det < 1e-12)
+        det = np.where(settled, 1.0, det)
+        step = np.stack([(h11 * g0 - h01 * g1) / det, (h00 * g1 - h01 * g0) / det], axis=1)
+        step[settled] = 0.0
         scale = np.minimum(1.0, 5.0 / np.maximum(np.abs(step).max(axis=1, keepdims=True), 1e-300))
         params -= step * scale
         if np.all(np.abs(step) < tol):

@@ -48,7 +48,7 @@ def validate_battery(df: pd.DataFrame, source: str | Path = "<battery>") -> pd.D
         raise InputError(f"duplicate instance id (rows {rows[0]} and {rows[1]})", source=source,
                          row=rows[1], instance_id=first, column="instance_id")
     for col in TEXT_COLUMNS[1:] + PROVENANCE_COLUMNS:
-        out[col] = out[col].fillna("").astype(str) if col in out.columns else ""
+        out[col] = out[col].astype(object).fillna("").astype(str) if col in out.columns else ""
     for col in ANNOTATED:
         out[col] = _levels(out, col, source)
     extras = [c for c in out.columns if c not in BATTERY_COLUMNS]

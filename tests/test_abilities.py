@@ -83,3 +83,11 @@ def test_subject_without_instances_on_a_scale_gets_nan():
     outcomes = synthetic_outcomes(battery, {"s": 3.0})
     row = ability_table(battery, outcomes).set_index("scale").loc["AT"]
     assert row["n"] == 0 and np.isnan(row["ability"])
+
+
+def test_subject_failing_everything_has_ability_zero():
+    battery = pd.DataFrame({"instance_id": [f"i{k}" for k in range(300)], "QLq": np.repeat(np.arange(3.0), 100)})
+    outcomes = pd.DataFrame({"subject": "s", "instance_id": battery["instance_id"], "correct": 0})
+    table = ability_table(battery, outcomes, scales=("QLq",), dominant_only=False, bootstrap=20)
+    assert table["ability"].iloc[0] == pytest.approx(0, abs=1e-6)
+    assert table["ci_high"].iloc[0] == pytest.approx(0, abs=1e-6)

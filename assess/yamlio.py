@@ -1,0 +1,94 @@
+"""Read YAML safely while remembering the line of every key and item, for located error messages.
+
+Rubrics and calibration items are hand-edited files; when one is wrong the user needs the
+file *and line* to fix. PyYAML's node marks carry the lines; this module keeps them next to
+the plain data and turns pydantic validation errors into :class:`InputError` at that line.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pydantic
+import yaml
+
+from .errors import InputError
+
+#: A position in a loaded document: mapping keys and sequence indices from the root.
+Loc = tuple[str | int, ...]
+Model = TypeVar("Model", bound=pydantic.BaseModel)
+
+
+class LocatedValueError(ValueError):
+    """Raised inside a model validator to point at a sub-location (e.g. ``("levels", 3, "level")``)."""
+
+    def __init__(self, loc: Loc, message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+
+
+def located_error(message: str, source: str | Path, line: int | None) -> InputError:
+    """An InputError whose text reads ``<file>: line N: <message>`` (line omitted when unknown)."""
+    return InputError(f"line {line}: {message}" if line else message, source=source)
+
+
+def load_yaml(text: str, source: str | Path) -> tuple[Any, dict[Loc, int]]:
+    """Parse one YAML document without executing tags; return the data and 1-based line per location."""
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            raise located_error("the file is empty", source, 1)
+        lines: dict[Loc, int] = {}
+        _record_lines(root, (), lines, source)
+        data = loader.construct_document(root)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        raise located_error(f"invalid YAML: {err.problem or err.context}", source,
+                            mark.line + 1 if mark else None) from err
+    except yaml.YAMLError as err:
+        raise located_error(f"invalid YAML: {err}", source, None) from err
+    finally:
+        loader.dispose()
+    return data, lines
+
+
+def _record_lines(node: yaml.Node, loc: Loc, lines: dict[Loc, int], source: str | Path) -> None:
+    lines[loc] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if key in seen:
+                raise located_error(f"duplicate key {key!r}", source, key_node.start_mark.line + 1)
+            seen.add(key)
+            _record_lines(value_node, loc + (key,), lines, source)
+            lines[loc + (key,)] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _record_lines(item, loc + (index,), lines, source)
+
+
+def line_of(loc: Sequence[str | int], lines: dict[Loc, int]) -> int | None:
+    """Line of the deepest recorded location that prefixes ``loc`` (a missing key points at its parent)."""
+    loc = tuple(loc)
+    while loc not in lines and loc:
+        loc = loc[:-1]
+    return lines.get(loc)
+
+
+def validate_located(model: type[Model], data: Any, lines: dict[Loc, int], source: str | Path,
+                     *, prefix: Loc = ()) -> Model:
+    """Validate ``data`` against ``model``; report the first problem as an InputError at its line."""
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as err:
+        errors = err.errors()
+        # A misspelt key shows up as both "extra" and "missing"; the extra one says what to fix.
+        first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+        cause = first.get("ctx", {}).get("error")
+        loc = prefix + tuple(first["loc"]) + (cause.loc if isinstance(cause, LocatedValueError) else ())
+        message = str(cause) if isinstance(cause, ValueError) else first["msg"]
+        where = ".".join(str(part) for part in loc) or "document"
+        raise located_error(f"{where}: {message}", source, line_of(loc, lines)) from err

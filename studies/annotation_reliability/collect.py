@@ -1,0 +1,75 @@
+"""Import the annotators' answers through the engine's parser and build the shipped annotations.
+
+    python studies/annotation_reliability/collect.py
+
+Annotators write answers/<job>/chunk_NN.answers.tsv, one line per request:
+    <custom_id> TAB <19 values in the order AS CEc CEe CL MCr MCt MCu MS QLl QLq SNs KNa KNc KNf KNn KNs AT VO UG> TAB <brief reasoning>
+Each line becomes the answer the all-scales prompt asks for — {"reasoning": ..., "levels": {code: value}} —
+in a hand-written batch results line; `assess annotate --import-results` then parses and validates it
+exactly as it would a provider's answer (a wrong count or a value out of range is stored as a failure
+with its raw text, never defaulted). Writes work/<job>/annotated.parquet and, from pass 1, the
+shipped assess/data/sample/annotations.parquet (instance id, 19 levels, annotator, protocol, rubric hash).
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from assess import atomic
+from assess.battery import PROVENANCE_COLUMNS
+from assess.errors import InputError
+from assess.scales import ANNOTATED
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+WORK = HERE / "work"
+ANSWERS = HERE / "answers"
+JOBS = {"pass1": "annotator_pass1.yaml", "pass2": "annotator_pass2.yaml", "calibration": "annotator_pass1.yaml"}
+
+
+def results_lines(job: str) -> list[str]:
+    """Hand-written batch results lines from every answers file of a job; errors name file and line."""
+    lines = []
+    for path in sorted((ANSWERS / job).glob("chunk_*.answers.tsv")):
+        for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not raw.strip():
+                continue
+            fields = raw.split("\t")
+            if len(fields) != 3:
+                raise InputError(f"line {number}: expected custom_id, values and reasoning separated by tabs", source=path)
+            custom_id, values, reasoning = (field.strip() for field in fields)
+            numbers = values.split()
+            if len(numbers) != len(ANNOTATED):
+                raise InputError(f"line {number}: {len(numbers)} values, expected {len(ANNOTATED)}", source=path)
+            answer = {"reasoning": reasoning, "levels": dict(zip(ANNOTATED, numbers))}
+            lines.append(json.dumps({"custom_id": custom_id, "content": json.dumps(answer)}))
+    return lines
+
+
+def import_job(job: str) -> pd.DataFrame:
+    folder = WORK / job
+    lines = results_lines(job)
+    atomic.write_text(folder / "results.jsonl", "\n".join(lines) + "\n")
+    subprocess.run([sys.executable, "-m", "assess.cli", "annotate", str(folder / "battery.parquet"),
+                    "--annotator", str(HERE / JOBS[job]), "--mode", "all-scales", "--cache", str(folder / "cache.sqlite"),
+                    "--import-results", str(folder / "results.jsonl"), "--out", str(folder / "annotated.parquet"),
+                    "--failures", str(folder / "failures.csv")], check=True)
+    return pd.read_parquet(folder / "annotated.parquet")
+
+
+def main() -> None:
+    annotated = {job: import_job(job) for job in JOBS if (ANSWERS / job).is_dir()}
+    if "pass1" in annotated:
+        labels = annotated["pass1"][["instance_id", *ANNOTATED, *PROVENANCE_COLUMNS]]
+        labels = labels[labels[list(ANNOTATED)].notna().any(axis=1)]
+        target = ROOT / "assess" / "data" / "sample" / "annotations.parquet"
+        atomic.write_with(target, lambda p: labels.to_parquet(p, index=False))
+        print(f"{len(labels)} annotated items -> {target}")
+
+
+if __name__ == "__main__":
+    main()

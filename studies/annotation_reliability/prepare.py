@@ -1,0 +1,87 @@
+"""Export the reference-annotation requests and split them into chunks for the annotators.
+
+    python studies/annotation_reliability/prepare.py
+
+Three jobs, each through `assess annotate --export-requests` (all-scales mode, bundled rubrics):
+  pass1        the reference subset (assess/data/sample/reference_subset.txt, 1,800 items)
+  pass2        an independent second pass on a seeded, stratified 235-item part of it
+  calibration  the rubric calibration set (rubrics/calibration), pass-1 annotator
+Each job's requests go to work/<job>/requests.jsonl (large, not committed: they are rebuilt
+deterministically) and its items to work/<job>/chunk_NN.items.md — the custom_id and the task
+instance block of each request, what an annotator reads after reading rubrics/ once.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from assess.calibration import load_calibration
+from assess.datasets import load_sample, reference_subset
+
+HERE = Path(__file__).resolve().parent
+WORK = HERE / "work"
+CHUNK = 150
+SEED = 7
+PASS2_PER_MMLU_CATEGORY = 11
+PASS2_PER_BBH_TASK = 3
+JOBS = {"pass1": "annotator_pass1.yaml", "pass2": "annotator_pass2.yaml", "calibration": "annotator_pass1.yaml"}
+
+
+def batteries() -> dict[str, pd.DataFrame]:
+    """The battery each job annotates (no outcome columns: annotators never see them)."""
+    battery, _ = load_sample()
+    reference = battery[battery["instance_id"].isin(reference_subset())].reset_index(drop=True)
+    rng = np.random.default_rng(SEED)
+    picks = []
+    for (benchmark, _), group in reference.groupby(["benchmark", "task"], sort=True):
+        size = PASS2_PER_MMLU_CATEGORY if benchmark == "mmlu_pro" else PASS2_PER_BBH_TASK
+        picks.extend(rng.choice(group["instance_id"].to_numpy(), size=size, replace=False))
+    second = reference[reference["instance_id"].isin(picks)].reset_index(drop=True)
+    items = load_calibration()
+    calibration = pd.DataFrame({"instance_id": "calibration/" + items["item_id"], "benchmark": "calibration",
+                                "task": items["scale"], "prompt": items["prompt"], "target": "", "answer_format": ""})
+    return {"pass1": reference, "pass2": second, "calibration": calibration}
+
+
+def export(job: str, battery: pd.DataFrame) -> Path:
+    folder = WORK / job
+    folder.mkdir(parents=True, exist_ok=True)
+    battery.to_parquet(folder / "battery.parquet", index=False)
+    requests = folder / "requests.jsonl"
+    subprocess.run([sys.executable, "-m", "assess.cli", "annotate", str(folder / "battery.parquet"),
+                    "--annotator", str(HERE / JOBS[job]), "--mode", "all-scales", "--cache", str(folder / "cache.sqlite"),
+                    "--export-requests", str(requests)], check=True)
+    return requests
+
+
+def instance_block(request: dict) -> str:
+    """The task-instance part of the user message (the rubric text before it is the same in every request)."""
+    text = request["body"]["messages"][-1]["content"]
+    start = text.index("=== TASK INSTANCE ===")
+    end = text.index("=== END OF TASK INSTANCE ===")
+    return text[start + len("=== TASK INSTANCE ==="):end].strip()
+
+
+def write_chunks(job: str, requests_path: Path) -> int:
+    lines = [json.loads(line) for line in requests_path.read_text().splitlines() if line.strip()]
+    for old in (WORK / job).glob("chunk_*.items.md"):
+        old.unlink()
+    for number, start in enumerate(range(0, len(lines), CHUNK), start=1):
+        parts = [f"### {r['custom_id']}\n{instance_block(r)}\n" for r in lines[start:start + CHUNK]]
+        (WORK / job / f"chunk_{number:02d}.items.md").write_text("\n".join(parts))
+    return len(lines)
+
+
+def main() -> None:
+    for job, battery in batteries().items():
+        count = write_chunks(job, export(job, battery))
+        print(f"{job}: {len(battery)} items, {count} requests exported, chunks of {CHUNK} in {WORK / job}")
+
+
+if __name__ == "__main__":
+    main()
