@@ -20,6 +20,7 @@ from .config import SAMPLE, ProfileConfig
 from .datasets import load_sample, sample_dir
 from .errors import InputError
 from .report import ABILITIES_CSV, EMPIRICAL_CSV, MANIFEST, write_report
+from .scales import SCALES
 from .sources import read_battery, read_outcomes
 
 @dataclass(frozen=True)
@@ -29,7 +30,8 @@ class ProfileResult:
     config: ProfileConfig
     abilities: pd.DataFrame  # one row per scale: ability, ci_low, ci_high, n, intercept, slope
     empirical: pd.DataFrame  # one row per scale × level: n, successes, rate
-    n_instances: int
+    n_instances: int  # outcomes of the subject on the selected battery items
+    n_annotated: int  # of those, on items with at least one annotated scale
     accuracy: float
     up_to_date: bool = False
 
@@ -116,7 +118,9 @@ def run_profile(config: ProfileConfig, *, force: bool = False) -> ProfileResult:
     stamp = fingerprint(config)
     if outcomes.empty:
         raise InputError(f"key 'subject': {config.subject!r} has no outcomes on the selected battery items")
-    summary = {"n_instances": len(outcomes), "accuracy": float(outcomes["correct"].mean())}
+    annotated = battery.loc[battery[list(SCALES)].notna().any(axis=1), "instance_id"]
+    summary = {"n_instances": len(outcomes), "n_annotated": int(outcomes["instance_id"].isin(annotated).sum()),
+               "accuracy": float(outcomes["correct"].mean())}
     if not force and _is_current(output_dir, stamp):
         return ProfileResult(config, pd.read_csv(output_dir / ABILITIES_CSV), pd.read_csv(output_dir / EMPIRICAL_CSV),
                              **summary, up_to_date=True)

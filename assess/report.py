@@ -41,6 +41,7 @@ def write_report(result: "ProfileResult", output_dir: Path, fingerprint: str) ->
         "subject": config.subject,
         "assess_version": __version__,
         "n_instances": result.n_instances,
+        "n_annotated": result.n_annotated,
         "accuracy": result.accuracy,
         "settings": {"bootstrap": config.bootstrap, "seed": config.seed, "dominant_only": config.dominant_only,
                      "filters": config.filters.model_dump()},
@@ -89,7 +90,8 @@ def _html(result: "ProfileResult", radar_png: bytes, curves_png: bytes) -> str:
     table = result.abilities.assign(name=result.abilities["scale"].map(SCALE_NAMES))
     table = table[["scale", "name", "ability", "ci_low", "ci_high", "n", "intercept", "slope"]].round(3)
     settings = (f"<p>Battery: <code>{html.escape(config.battery)}</code> · outcomes: "
-                f"<code>{html.escape(config.outcomes)}</code> · {result.n_instances} instances · accuracy "
+                f"<code>{html.escape(config.outcomes)}</code> · {result.n_instances} instances ({result.n_annotated} "
+                f"annotated) · accuracy "
                 f"{result.accuracy:.3f} · bootstrap {config.bootstrap} (seed {config.seed}) · dominance filter "
                 f"{'on' if config.dominant_only else 'off'}</p>")
     method = ("<p>Per scale, a logistic curve of success against demand level is fitted with level-balancing "

@@ -36,6 +36,7 @@ def test_profile_writes_every_output(workspace, capsys):
         assert (out / name).stat().st_size > 0, name
     data = json.loads((out / "abilities.json").read_text())
     assert data["subject"] == "strong" and len(data["scales"]) == 18
+    assert data["n_instances"] == data["n_annotated"] == 600
     qlq = data["scales"]["QLq"]
     assert qlq["ci95"][0] <= qlq["ability"] <= qlq["ci95"][1] and qlq["n"] > 0
     html = (out / "report.html").read_text()
@@ -114,3 +115,13 @@ def test_bad_outcome_file_fails_the_console_script(workspace):
     assert proc.returncode == 2
     assert "outcomes.csv: row 1, instance 'toy/1', column 'correct': correct must be 0 or 1, got 2" in proc.stderr.replace("\n", "")
     assert "Traceback" not in proc.stderr
+
+
+def test_unannotated_items_count_as_instances_but_not_as_evidence(workspace, battery):
+    battery.loc[:99, ["AS", "CEc", "CEe", "CL", "MCr", "MCt", "MCu", "MS", "QLl", "QLq", "SNs", "KNa", "KNc", "KNf",
+                      "KNn", "KNs", "AT", "VO"]] = None
+    battery.to_csv(workspace / "battery.csv", index=False)
+    main(["profile", str(write_config(workspace, bootstrap=0))])
+    data = json.loads((workspace / "out" / "abilities.json").read_text())
+    assert data["n_instances"] == 600 and data["n_annotated"] == 500
+    assert sum(scale["n"] for scale in data["scales"].values()) >= 500

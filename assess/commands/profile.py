@@ -59,7 +59,7 @@ def profile(
     console.print(profile_table(results))
     for result in results:
         state = "up to date, kept" if result.up_to_date else "written"
-        console.print(f"{result.config.subject}: {result.n_instances} instances, accuracy {result.accuracy:.3f}; "
+        console.print(f"{result.config.subject}: {result.n_instances} instances ({result.n_annotated} annotated), accuracy {result.accuracy:.3f}; "
                       f"outputs {state} in {result.config.output_dir} (open {REPORT_HTML})")
     if compare_out is not None:
         write_comparison({r.config.subject: r.abilities for r in results}, compare_out)

@@ -1,0 +1,97 @@
+"""The live annotation run: bounded-concurrency scheduling, repairs, a progress bar, a closing summary.
+
+Each request's answer is committed to the store the moment it arrives (including a failed parse
+that will be repaired), so a run killed at any moment resumes where it stopped; only requests that
+were in flight are asked again. A request the backend cannot answer after its transport retries
+(:class:`~assess.backends.BackendError`) stops the run with that error; everything already answered
+stays in the store.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
+from rich.text import Text
+
+from ..backends import Backend, make_backend
+from .attempts import generation_request, needs_asking, pending_requests, record_attempt
+from .config import AnnotatorConfig
+from .prompts import AnnotationRequest
+from .store import AnnotationStore, StoredAnswer
+from .summary import RunSummary
+
+
+class RateColumn(ProgressColumn):
+    """Completed requests per second."""
+
+    def render(self, task: Task) -> Text:
+        return Text(f"{task.speed:.2f} req/s" if task.speed else "-- req/s")
+
+
+async def annotate(requests: Sequence[AnnotationRequest], backend: Backend, store: AnnotationStore,
+                   config: AnnotatorConfig, *, retry_failures: bool = False,
+                   console: Console | None = None) -> RunSummary:
+    """Answer every request not yet in the store; return the run's summary (also recorded in the store)."""
+    started = time.monotonic()
+    answers = store.get(r.key for r in requests)
+    todo = pending_requests(requests, answers, config, retry_failures)
+    summary = RunSummary(requests=len(requests), cache_hits=len(requests) - len(todo))
+    batches = [todo[i:i + backend.batch_size] for i in range(0, len(todo), backend.batch_size)]
+    queue: asyncio.Queue[list[AnnotationRequest]] = asyncio.Queue()
+    for batch in batches:
+        queue.put_nowait(batch)
+    progress = Progress(TextColumn("annotating"), BarColumn(), MofNCompleteColumn(), RateColumn(),
+                        TimeRemainingColumn(), console=console or Console(stderr=True), transient=False)
+
+    async def worker() -> None:
+        while not queue.empty():
+            batch = queue.get_nowait()
+            for request in await _ask_until_done(batch, backend, store, config, answers, summary):
+                summary.count_final(answers[request.key])
+                progress.advance(task_id)
+
+    with progress:
+        task_id = progress.add_task("annotating", total=len(todo))
+        try:
+            async with asyncio.TaskGroup() as group:
+                for _ in range(min(backend.concurrency, len(batches))):
+                    group.create_task(worker())
+        except BaseExceptionGroup as group_error:
+            raise group_error.exceptions[0] from None
+        finally:
+            summary.elapsed_s = round(time.monotonic() - started, 3)
+            store.record_run(config.name, requests[0].mode if requests else "", summary.as_dict())
+    return summary
+
+
+async def _ask_until_done(batch: list[AnnotationRequest], backend: Backend, store: AnnotationStore,
+                          config: AnnotatorConfig, answers: dict[str, StoredAnswer],
+                          summary: RunSummary) -> list[AnnotationRequest]:
+    """Ask a batch, then re-ask its unparsable answers with repair prompts while attempts remain."""
+    pending = batch
+    while pending:
+        completions = await backend.generate([generation_request(r, answers.get(r.key), config) for r in pending])
+        for request, completion in zip(pending, completions, strict=True):
+            previous = answers.get(request.key)
+            answers[request.key] = record_attempt(request, completion, previous, config, source="backend")
+            store.put(answers[request.key])
+            summary.count_call(previous, answers[request.key], config.price)
+        pending = [r for r in pending if needs_asking(answers[r.key], config)]
+    return batch
+
+
+def run_live(requests: Sequence[AnnotationRequest], store: AnnotationStore, config: AnnotatorConfig, *,
+             retry_failures: bool = False, console: Console | None = None) -> RunSummary:
+    """Synchronous entry point: build the config's backend, :func:`annotate`, close the backend."""
+    backend = make_backend(config)
+
+    async def run() -> RunSummary:
+        try:
+            return await annotate(requests, backend, store, config, retry_failures=retry_failures, console=console)
+        finally:
+            await backend.aclose()
+
+    return asyncio.run(run())

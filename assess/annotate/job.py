@@ -1,0 +1,73 @@
+"""An annotation job: a battery, an annotator, rubrics, scales and a mode, turned into keyed requests."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ..atomic import write_with
+from ..errors import InputError
+from ..scales import ANNOTATED, check_scale_codes
+from .attempts import annotator_id
+from .config import AnnotatorConfig
+from .prompts import MODES, AnnotationRequest, RubricLike, build_requests, rubric_set_hash
+from .results import fill_battery
+from .store import AnnotationStore
+
+OUTPUT_SUFFIXES = (".csv", ".parquet")
+
+
+def checked_scales(codes: Sequence[str]) -> tuple[str, ...]:
+    """User-given scale codes, or an InputError naming the unknown ones."""
+    try:
+        return tuple(check_scale_codes(list(codes)))
+    except ValueError as err:
+        raise InputError(str(err), column="--scales") from err
+
+
+@dataclass(frozen=True)
+class AnnotationJob:
+    """Everything that decides which requests exist; ``requests`` are built once, deterministically."""
+
+    battery: pd.DataFrame
+    config: AnnotatorConfig
+    rubrics: Mapping[str, RubricLike]
+    scales: tuple[str, ...]
+    mode: str
+    requests: tuple[AnnotationRequest, ...]
+
+    @classmethod
+    def build(cls, battery: pd.DataFrame, config: AnnotatorConfig, rubrics: Mapping[str, RubricLike],
+              scales: Sequence[str] | None = None, mode: str = "all-scales") -> AnnotationJob:
+        """Check scales (default: every scale with a rubric) and mode, then build the requests."""
+        if mode not in MODES:
+            raise InputError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}", column="--mode")
+        codes = checked_scales(scales) if scales else tuple(c for c in ANNOTATED if c in rubrics)
+        missing = [code for code in codes if code not in rubrics]
+        if missing or not codes:
+            raise InputError(f"no rubric for scale(s) {', '.join(missing) or '(none requested)'}; "
+                             f"rubrics available: {', '.join(rubrics) or 'none'}", column="--scales")
+        requests = build_requests(battery, rubrics, codes, mode, annotator_id(config))
+        return cls(battery, config, rubrics, codes, mode, tuple(requests))
+
+    @property
+    def rubric_hash(self) -> str:
+        return rubric_set_hash(self.rubrics, self.scales)
+
+    def annotated(self, store: AnnotationStore) -> pd.DataFrame:
+        """The battery with this job's stored levels filled in (NaN where not answered) and provenance set."""
+        answers = store.get(r.key for r in self.requests)
+        return fill_battery(self.battery, self.requests, answers, annotator=self.config.name, mode=self.mode,
+                            rubric_hash=self.rubric_hash, scales=self.scales)
+
+
+def write_table(df: pd.DataFrame, path: str | Path) -> Path:
+    """Atomically write a table as CSV or Parquet, chosen by suffix."""
+    path = Path(path)
+    if path.suffix not in OUTPUT_SUFFIXES:
+        raise InputError(f"output must end in {' or '.join(OUTPUT_SUFFIXES)}", source=path)
+    if path.suffix == ".parquet":
+        return write_with(path, lambda tmp: df.to_parquet(tmp, index=False))
+    return write_with(path, lambda tmp: df.to_csv(tmp, index=False))

@@ -1,0 +1,147 @@
+"""Annotation prompts: the published protocol (rubric, then the instance, brief reasoning, a final level).
+
+Two modes. ``per-scale``: one request per (instance, scale), answered as reasoning then a final
+line ``Level: N``. ``all-scales``: one request per instance carrying every requested rubric,
+answered as a JSON object ``{"reasoning": ..., "levels": {code: level, ..., "UG": percent}}`` —
+one rubric set and one instance per request instead of one per scale, at a fraction of the tokens.
+The text is a pure function of its inputs, so its SHA-256 (the prompt hash) identifies it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import pandas as pd
+
+from ..backends import Message
+from ..scales import UG
+
+#: Bump when any prompt wording changes; recorded in ``annotation_protocol``.
+PROMPT_VERSION = "v1"
+MODES: tuple[str, ...] = ("per-scale", "all-scales")
+
+SYSTEM = ("You are an expert annotator of the cognitive demands that task instances place on AI systems. "
+          "You rate each instance against rubrics exactly as written, judging the demand of the task itself, "
+          "not whether any particular system would solve it.")
+
+
+class RubricLike(Protocol):
+    """What prompts need of a rubric (see :class:`assess.rubrics.Rubric`)."""
+
+    code: str
+    name: str
+    scale_max: int
+
+    @property
+    def content_hash(self) -> str: ...
+
+    def prompt_text(self) -> str: ...
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def instance_text(prompt: str, target: str = "", answer_format: str = "") -> str:
+    """How an instance is shown to the annotator: its prompt, and the reference answer and format if known."""
+    parts = [f"Prompt:\n{prompt.strip()}"]
+    if target.strip():
+        parts.append(f"Reference answer:\n{target.strip()}")
+    if answer_format.strip():
+        parts.append(f"Answer format: {answer_format.strip()}")
+    return "\n\n".join(parts)
+
+
+def value_spec(rubric: RubricLike) -> str:
+    """What a valid value of a scale looks like, in words."""
+    if rubric.code == UG:
+        return f"a number from 0 to {rubric.scale_max} (a percentage)"
+    return f"an integer from 0 to {rubric.scale_max}"
+
+
+def _instance_block(text: str) -> str:
+    return f"=== TASK INSTANCE ===\n{text}\n=== END OF TASK INSTANCE ==="
+
+
+def per_scale_messages(rubric: RubricLike, text: str) -> tuple[Message, ...]:
+    """The rubric, the instance, and the request for brief reasoning and a final ``Level: N`` line."""
+    unit = "percentage" if rubric.code == UG else "level"
+    user = (f"=== RUBRIC ===\n{rubric.prompt_text().strip()}\n=== END OF RUBRIC ===\n\n{_instance_block(text)}\n\n"
+            f"Using the rubric, rate the {unit} of {rubric.code} ({rubric.name}) this task instance demands. "
+            "Give brief reasoning (at most three sentences), then finish with a last line of exactly this form:\n"
+            f"Level: N\nwhere N is {value_spec(rubric)}.")
+    return ({"role": "system", "content": SYSTEM}, {"role": "user", "content": user})
+
+
+def all_scales_messages(rubrics: Sequence[RubricLike], text: str) -> tuple[Message, ...]:
+    """Every rubric, the instance, and the request for one JSON object holding all levels."""
+    blocks = "\n\n".join(f"=== RUBRIC {r.code} ===\n{r.prompt_text().strip()}" for r in rubrics)
+    template = json.dumps({"reasoning": "<brief reasoning, at most five sentences>",
+                           "levels": {r.code: f"<{value_spec(r)}>" for r in rubrics}}, indent=1)
+    user = (f"{blocks}\n=== END OF RUBRICS ===\n\n{_instance_block(text)}\n\n"
+            f"Using each rubric, rate what this task instance demands on each of the {len(rubrics)} scales. "
+            f"Answer with only a JSON object of this form, with every one of these keys in \"levels\":\n{template}")
+    return ({"role": "system", "content": SYSTEM}, {"role": "user", "content": user})
+
+
+def repair_messages(original: Sequence[Message], answer: str, problem: str, mode: str) -> tuple[Message, ...]:
+    """The original conversation, the unusable answer, and a request to restate it in the required form."""
+    form = ("a last line of exactly the form `Level: N`" if mode == "per-scale"
+            else "only the JSON object, with every requested key in \"levels\"")
+    note = f"Your answer could not be used: {problem}. Reply again with {form}."
+    return (*original, {"role": "assistant", "content": answer}, {"role": "user", "content": note})
+
+
+def messages_hash(messages: Sequence[Message]) -> str:
+    """SHA-256 of the canonical JSON of a conversation: the recorded prompt hash."""
+    return sha256(json.dumps(list(messages), sort_keys=True, ensure_ascii=False, separators=(",", ":")))
+
+
+def rubric_set_hash(rubrics: Mapping[str, RubricLike], codes: Sequence[str]) -> str:
+    """One hash for the rubrics of several scales (per code, in the order given)."""
+    return sha256(json.dumps([[code, rubrics[code].content_hash] for code in codes], separators=(",", ":")))
+
+
+def protocol_label(mode: str) -> str:
+    """The ``annotation_protocol`` provenance value, e.g. ``all-scales/v1``."""
+    return f"{mode}/{PROMPT_VERSION}"
+
+
+@dataclass(frozen=True)
+class AnnotationRequest:
+    """One request to an annotator: which instance and scales, its prompt, and the cache key naming it."""
+
+    key: str
+    instance_id: str
+    instance_hash: str
+    scales: tuple[str, ...]
+    mode: str
+    rubric_hash: str
+    prompt_hash: str
+    messages: tuple[Message, ...]
+
+    @property
+    def label(self) -> str:
+        return f"instance {self.instance_id!r} scale(s) {','.join(self.scales)} [{self.key[:12]}]"
+
+
+def build_requests(battery: pd.DataFrame, rubrics: Mapping[str, RubricLike], scales: Sequence[str],
+                   mode: str, annotator: str) -> list[AnnotationRequest]:
+    """Every request the battery needs under a mode; the key hashes instance content, scales, rubric hash,
+    annotator, mode and prompt hash, so any change to one of them asks afresh."""
+    groups = [(code,) for code in scales] if mode == "per-scale" else [tuple(scales)]
+    requests = []
+    for row in battery.itertuples(index=False):
+        text = instance_text(row.prompt, row.target, row.answer_format)
+        instance_hash = sha256(text)
+        for codes in groups:
+            messages = (per_scale_messages(rubrics[codes[0]], text) if mode == "per-scale"
+                        else all_scales_messages([rubrics[c] for c in codes], text))
+            rubric_hash, prompt_hash = rubric_set_hash(rubrics, codes), messages_hash(messages)
+            key = sha256(json.dumps([instance_hash, list(codes), rubric_hash, annotator, mode, prompt_hash]))
+            requests.append(AnnotationRequest(key, str(row.instance_id), instance_hash, codes, mode,
+                                              rubric_hash, prompt_hash, messages))
+    return requests

@@ -1,0 +1,53 @@
+"""Text-generation backends behind one interface, shared by annotation (`assess annotate`) and subject runs.
+
+Interface (see :mod:`assess.backends.base`)::
+
+    request = GenerationRequest(messages=({"role": "user", "content": "2+2?"},),  # or prompt="..."
+                                max_tokens=64, temperature=0.0, seed=0, stop=(), label="item 7")
+    backend = make_backend(BackendConfig(backend="openai", model="m", base_url="http://127.0.0.1:8000/v1"))
+    completions = await backend.generate([request, ...])   # list[Completion], same order
+    # Completion(text, prompt_tokens, completion_tokens, finish_reason, retries)
+    await backend.aclose()
+
+* ``backend.batch_size`` — how many requests one ``generate`` call should carry (HTTP 1, in-process N);
+  ``backend.concurrency`` — how many ``generate`` calls may run at once. Schedulers use both.
+* Failure: ``generate`` raises :class:`BackendError` (message names the request label and the cause)
+  once its own retries are spent; it never returns a made-up answer.
+* In-process backends (``llama-cpp``, ``transformers``) also offer
+  ``loglikelihoods(context: str, continuations: Sequence[str]) -> list[float]`` (sum of token
+  log-probabilities of each continuation after ``context``), for multiple-choice ranking.
+* Kinds (``BackendConfig.backend``): ``openai`` (any OpenAI-compatible server; ``base_url`` ends in
+  ``/v1``; key read from the env var *named* by ``api_key_env``), ``llama-cpp`` (GGUF path in ``model``;
+  options ``n_ctx``, ``n_threads``), ``transformers`` (model id or local dir; options ``device``,
+  ``batch_size``, ``dtype``; bf16 on GPU), ``vllm`` (optional extra, imported only when used).
+  ``batch-file`` has no live backend: it is handled by :mod:`assess.annotate.batchfile` (export / import).
+"""
+from __future__ import annotations
+
+from .base import Backend, BackendError, Completion, GenerationRequest, LogLikelihoodBackend, Message
+from .config import BackendConfig, GenerationSettings, Price, RetryPolicy
+
+__all__ = ["Backend", "BackendConfig", "BackendError", "Completion", "GenerationRequest", "GenerationSettings",
+           "LogLikelihoodBackend", "Message", "Price", "RetryPolicy", "make_backend"]
+
+
+def make_backend(config: BackendConfig) -> Backend:
+    """Build the backend a config names; heavy libraries are imported only for the kind asked for."""
+    if config.backend == "openai":
+        from .http import OpenAIHTTPBackend
+
+        return OpenAIHTTPBackend(config)
+    if config.backend == "llama-cpp":
+        from .llama_cpp import LlamaCppBackend
+
+        return LlamaCppBackend(config)
+    if config.backend == "transformers":
+        from .transformers_backend import TransformersBackend
+
+        return TransformersBackend(config)
+    if config.backend == "vllm":
+        from .vllm_backend import VLLMBackend
+
+        return VLLMBackend(config)
+    raise BackendError(f"backend {config.backend!r} has no live generator; use its export/import workflow "
+                       "(assess annotate --export-requests / --import-results)")

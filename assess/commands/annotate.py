@@ -1,0 +1,154 @@
+"""`assess annotate`: fill a battery's demand levels from an LLM annotator (live or via batch files)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from ..annotate import AnnotationJob, AnnotationStore, export_requests, import_results, load_annotator, run_live, write_table
+from ..annotate.agreement import REPORT_COLUMNS, aggregate, agreement_report
+from ..annotate.attempts import pending_requests
+from ..annotate.job import checked_scales
+from ..annotate.results import failures_table
+from ..annotate.summary import RunSummary
+from ..errors import InputError
+from ..rubrics import load_rubrics
+from ..scales import ANNOTATED
+from ..sources import read_battery
+
+HELP = """Annotate BATTERY (CSV/Parquet/JSONL in battery layout) with demand levels from an LLM annotator.
+
+Live backends (openai, llama-cpp, transformers, vllm) answer every request not yet in the cache:
+
+  assess annotate battery.csv --annotator annotator.yaml --mode all-scales --out annotated.csv
+
+Batch files (any backend; `batch-file` annotators can only do this), in two steps:
+
+  assess annotate battery.csv --annotator batch.yaml --export-requests requests.jsonl
+
+  (submit requests.jsonl to an OpenAI-style Batch API, or answer it by hand)
+
+  assess annotate battery.csv --annotator batch.yaml --import-results results.jsonl --out annotated.csv
+
+Each request line's custom_id is its cache key; a results line is the provider's batch output line or
+{"custom_id": ..., "content": "<answer text>"}. Unparsable answers are stored as failures with the raw
+text; exporting again sends repair prompts for them while repair attempts remain. Every answer is
+kept in the cache (--cache), so an interrupted run resumes without paying twice.
+"""
+
+_console = Console(stderr=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `annotate` and `agreement` commands to the `assess` app."""
+    app.command("annotate", help=HELP)(annotate_command)
+    app.command("agreement", help=AGREEMENT_HELP)(agreement_command)
+
+
+def annotate_command(
+    battery: Annotated[Path, typer.Argument(help="battery file (CSV, Parquet or JSONL)")],
+    annotator: Annotated[Path, typer.Option("--annotator", help="annotator YAML (name, backend, model, ...)")],
+    scales: Annotated[Optional[str], typer.Option(help="comma-separated scale codes (default: every scale with a rubric)")] = None,
+    mode: Annotated[str, typer.Option(help="per-scale (one request per instance and scale) or all-scales (one per instance, JSON)")] = "all-scales",
+    rubrics: Annotated[Optional[Path], typer.Option(help="rubric directory (default: the bundled rubrics)")] = None,
+    cache: Annotated[Path, typer.Option(help="SQLite answer cache, shared by reruns and by both batch steps")] = Path("annotations.sqlite"),
+    out: Annotated[Optional[Path], typer.Option(help="annotated battery to write (.csv or .parquet)")] = None,
+    export_requests_to: Annotated[Optional[Path], typer.Option("--export-requests", help="write pending requests as OpenAI Batch API JSONL and stop")] = None,
+    import_results_from: Annotated[Optional[Path], typer.Option("--import-results", help="read answers from a batch results JSONL")] = None,
+    retry_failures: Annotated[bool, typer.Option(help="give requests that failed every repair one more attempt")] = False,
+    failures: Annotated[Optional[Path], typer.Option(help="write failed requests with their raw answers (.csv or .parquet)")] = None,
+) -> None:
+    if export_requests_to and import_results_from:
+        raise InputError("give --export-requests or --import-results, not both", column="--export-requests")
+    config = load_annotator(annotator)
+    job = AnnotationJob.build(read_battery(battery), config, load_rubrics(rubrics),
+                              scales.split(",") if scales else None, mode)
+    with AnnotationStore(cache) as store:
+        if export_requests_to:
+            count = export_requests(job.requests, store, config, export_requests_to, retry_failures=retry_failures)
+            _console.print(f"wrote {count} request(s) of {len(job.requests)} to {export_requests_to} "
+                           f"(the rest are answered in {cache})")
+            return
+        if import_results_from:
+            summary = import_results(job.requests, store, config, import_results_from)
+        else:
+            summary = _run_live(job, store, retry_failures)
+        _finish(job, store, summary, out, failures)
+
+
+def _run_live(job: AnnotationJob, store: AnnotationStore, retry_failures: bool) -> RunSummary:
+    if job.config.backend == "batch-file":
+        raise InputError(f"annotator {job.config.name!r} uses backend batch-file: run with --export-requests FILE, "
+                         "then --import-results FILE", column="backend")
+    return run_live(job.requests, store, job.config, retry_failures=retry_failures, console=_console)
+
+
+def _finish(job: AnnotationJob, store: AnnotationStore, summary: RunSummary, out: Path | None,
+            failures: Path | None) -> None:
+    """Print the summary; write the annotated battery and the failure list if asked."""
+    _console.print(summary.table())
+    answers = store.get(r.key for r in job.requests)
+    outstanding = len(pending_requests(job.requests, answers, job.config, retry_failures=False))
+    if outstanding:
+        _console.print(f"{outstanding} request(s) still need an answer (or a repair); run again to ask them.")
+    if out:
+        write_table(job.annotated(store), out)
+        _console.print(f"wrote {out}")
+    if failures:
+        write_table(failures_table(job.requests, answers), failures)
+        _console.print(f"wrote {failures}")
+
+
+AGREEMENT_HELP = """Compare batteries annotated by different annotators and aggregate them to final levels.
+
+  assess agreement a.csv b.csv c.csv --report agreement.csv --out final.csv
+
+Per scale and pair: quadratic-weighted kappa, Spearman, exact and within-one agreement (UG on its
+rubric levels). --out writes the first battery with each scale set to the median (or --method mean)
+over annotators. Each file's annotator is its `annotator` column (else its file name).
+"""
+
+
+def agreement_command(
+    batteries: Annotated[list[Path], typer.Argument(help="two or more annotated batteries")],
+    scales: Annotated[Optional[str], typer.Option(help="comma-separated scale codes (default: all 18 and UG)")] = None,
+    report: Annotated[Optional[Path], typer.Option(help="agreement table to write (.csv or .parquet)")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="aggregated battery to write (.csv or .parquet)")] = None,
+    method: Annotated[str, typer.Option(help="median or mean")] = "median",
+) -> None:
+    codes = checked_scales(scales.split(",")) if scales else ANNOTATED
+    tables = _annotator_tables(batteries)
+    table = agreement_report(tables, codes)
+    _console.print(_report_table(table))
+    if report:
+        write_table(table, report)
+    if out:
+        write_table(aggregate(tables, codes, method), out)
+        _console.print(f"wrote {out}")
+
+
+def _annotator_tables(paths: list[Path]) -> dict[str, pd.DataFrame]:
+    """Annotator name → battery; names come from the provenance column and must differ between files."""
+    tables: dict[str, pd.DataFrame] = {}
+    for path in paths:
+        table = read_battery(path)
+        names = [n for n in table["annotator"].unique() if n]
+        name = names[0] if len(names) == 1 else path.stem
+        if name in tables:
+            raise InputError(f"annotator {name!r} appears in two files; agreement needs distinct annotators",
+                             source=path, column="annotator")
+        tables[name] = table
+    return tables
+
+
+def _report_table(report: pd.DataFrame) -> Table:
+    table = Table(title="agreement between annotators")
+    for column in REPORT_COLUMNS:
+        table.add_column(column)
+    for row in report.itertuples(index=False):
+        table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
+    return table

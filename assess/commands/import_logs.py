@@ -1,0 +1,91 @@
+"""`assess import lm-eval|inspect|wide FILES... -o outcomes.parquet`: outcomes from other harnesses' logs.
+
+Writes the matched outcomes (Parquet or CSV by suffix) and ``<output stem>.unmatched.csv``, one
+row per log record that found no battery item, with the file, row and reason.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import typer
+from rich.console import Console
+
+from ..atomic import write_with
+from ..importers.inspect_log import read_inspect_log
+from ..importers.lm_eval import read_lm_eval_samples
+from ..importers.matching import MatchResult, match_records
+from ..importers.wide import read_wide
+from ..runs.job import load_battery, write_outcomes
+
+console = Console(stderr=True)
+app = typer.Typer(help="Import per-instance outcomes from lm-evaluation-harness, Inspect AI or wide matrices.",
+                  no_args_is_help=True)
+
+OUTPUT = typer.Option(..., "--output", "-o", help="Outcomes file to write (.parquet or .csv).")
+BATTERY = typer.Option("sample", "--battery", help="Battery to join to: 'sample' or a battery file.")
+BY = typer.Option("id", "--by", help="Match records to items by 'id' (id prefix + log id) or 'prompt' text.")
+ID_PREFIX = typer.Option("", "--id-prefix", help="Prepended to each log id, e.g. 'bbh/navigate/'.")
+
+
+def unmatched_path(output: Path) -> Path:
+    """Where the report of unmatched records for ``output`` goes."""
+    return output.with_name(f"{output.stem}.unmatched.csv")
+
+
+def finish(records: list[pd.DataFrame], battery: str, by: str, id_prefix: str, output: Path) -> MatchResult:
+    """Match the records, write outcomes and the unmatched report, print a one-line summary."""
+    result = match_records(pd.concat(records, ignore_index=True), load_battery(battery), by=by, id_prefix=id_prefix)
+    write_outcomes(result.outcomes, output)
+    report = unmatched_path(output)
+    write_with(report, lambda tmp: result.unmatched.to_csv(tmp, index=False))
+    console.print(f"{result.summary()}; wrote {output} and {report}", highlight=False)
+    return result
+
+
+@app.command("lm-eval")
+def lm_eval(
+    files: list[Path] = typer.Argument(..., help="samples_<task>_<date>.jsonl files from --log_samples."),
+    subject: str = typer.Option(..., "--subject", help="Name of the model that produced the logs."),
+    metric: str | None = typer.Option(None, "--metric", help="0/1 field that says correct (default: acc, "
+                                      "exact_match, em, acc_norm, pass@1 — the first present)."),
+    filter_name: str | None = typer.Option(None, "--filter", help="Filter to keep when lines carry several."),
+    id_field: str | None = typer.Option(None, "--id-field", help="Take the id from doc[FIELD] instead of doc_id."),
+    text_field: str | None = typer.Option(None, "--text-field", help="Take the prompt from doc[FIELD] instead of "
+                                          "the request context."),
+    battery: str = BATTERY, by: str = BY, id_prefix: str = ID_PREFIX, output: Path = OUTPUT,
+) -> None:
+    """lm-evaluation-harness per-sample logs."""
+    records = [read_lm_eval_samples(f, subject, metric=metric, filter_name=filter_name, id_field=id_field,
+                                    text_field=text_field) for f in files]
+    finish(records, battery, by, id_prefix, output)
+
+
+@app.command("inspect")
+def inspect_logs(
+    files: list[Path] = typer.Argument(..., help="Inspect AI eval logs in JSON."),
+    subject: str | None = typer.Option(None, "--subject", help="Subject name (default: the log's eval.model)."),
+    scorer: str | None = typer.Option(None, "--scorer", help="Scorer to read when samples carry several."),
+    epoch: int = typer.Option(1, "--epoch", min=1, help="Epoch to import."),
+    battery: str = BATTERY, by: str = BY, id_prefix: str = ID_PREFIX, output: Path = OUTPUT,
+) -> None:
+    """Inspect AI JSON eval logs."""
+    records = [read_inspect_log(f, subject=subject, scorer=scorer, epoch=epoch) for f in files]
+    finish(records, battery, by, id_prefix, output)
+
+
+@app.command("wide")
+def wide(
+    files: list[Path] = typer.Argument(..., help="Wide 0/1 matrices (CSV, TSV, JSONL or Parquet)."),
+    orientation: str = typer.Option("subjects-as-rows", "--orientation",
+                                    help="subjects-as-rows (columns are instance ids) or instances-as-rows."),
+    battery: str = BATTERY, id_prefix: str = ID_PREFIX, output: Path = OUTPUT,
+) -> None:
+    """Wide outcome matrices, matched by id."""
+    records = [read_wide(f, orientation) for f in files]  # type: ignore[arg-type]
+    finish(records, battery, "id", id_prefix, output)
+
+
+def register(app_: typer.Typer) -> None:
+    """Add `assess import ...` to the app."""
+    app_.add_typer(app, name="import")

@@ -1,0 +1,107 @@
+"""Read Inspect AI eval logs in JSON (``inspect eval ... --log-format json``) as log records.
+
+A log holds ``eval`` (task, model, ...), ``status`` and ``samples``; each sample has ``id``,
+``epoch``, ``input`` (a string or chat messages), ``target``, ``output`` (``choices[0].message``
+with string or content-part ``content``) and ``scores`` — one entry per scorer whose ``value`` is
+"C" (correct), "I" (incorrect), "N" (no answer), a number or a boolean. Partial credit ("P",
+0.5) has no binary meaning and is refused with its sample named.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..errors import InputError
+from .matching import RECORD_COLUMNS, record_id
+
+#: Inspect's letter values with a binary meaning.
+LETTER_VALUES: dict[str, int] = {"C": 1, "I": 0, "N": 0}
+
+
+def read_inspect_log(path: str | Path, *, subject: str | None = None, scorer: str | None = None,
+                     epoch: int = 1) -> pd.DataFrame:
+    """Records (see :mod:`.matching`) of one epoch of a JSON eval log; ``subject`` defaults to ``eval.model``."""
+    path = Path(path)
+    log = _load(path)
+    subject = subject or str((log.get("eval") or {}).get("model") or "")
+    if not subject:
+        raise InputError("the log names no eval.model; give the subject explicitly", source=path)
+    samples = log.get("samples")
+    if not isinstance(samples, list) or not samples:
+        raise InputError(f"the log has no samples (status {log.get('status')!r}); was it written with "
+                         "--no-log-samples?", source=path)
+    records = []
+    for number, sample in enumerate(samples, start=1):
+        if int(sample.get("epoch", 1)) != epoch:
+            continue
+        where = f"sample {number} (id {sample.get('id')!r})"
+        records.append({"source": str(path), "row": number, "subject": subject,
+                        "record_id": record_id(sample.get("id")), "text": input_text(sample.get("input")), "raw_output": output_text(sample.get("output")),
+                        "correct": _correct(sample.get("scores"), scorer, path, where)})
+    if not records:
+        raise InputError(f"no sample of epoch {epoch}", source=path)
+    return pd.DataFrame(records, columns=RECORD_COLUMNS)
+
+
+def _load(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise InputError("file not found", source=path)
+    if path.suffix == ".eval":
+        raise InputError("binary .eval logs are zip archives; convert with `inspect log convert --to json`",
+                         source=path)
+    try:
+        log = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise InputError(f"malformed JSON at line {err.lineno} ({err.msg})", source=path) from err
+    if not isinstance(log, dict) or "eval" not in log:
+        raise InputError("not an Inspect eval log (no top-level 'eval')", source=path)
+    return log
+
+
+def _text(content: Any) -> str:
+    """Message content as text: a string, or the text parts of a content list joined."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(str(part.get("text", "")) for part in content
+                         if isinstance(part, dict) and part.get("type") == "text")
+    return ""
+
+
+def input_text(value: Any) -> str:
+    """The sample's input: the string itself, or the user messages' text joined."""
+    if isinstance(value, list):
+        return "\n".join(_text(m.get("content")) for m in value if isinstance(m, dict) and m.get("role") == "user")
+    return _text(value)
+
+
+def output_text(output: Any) -> str:
+    """The model's final answer: ``output.completion`` when logged, else the first choice's message."""
+    if not isinstance(output, dict):
+        return ""
+    if isinstance(output.get("completion"), str) and output["completion"]:
+        return output["completion"]
+    choices = output.get("choices") or []
+    return _text(choices[0].get("message", {}).get("content")) if choices else ""
+
+
+def _correct(scores: Any, scorer: str | None, path: Path, where: str) -> int:
+    if not isinstance(scores, dict) or not scores:
+        raise InputError(f"{where} has no scores", source=path)
+    if scorer is None:
+        if len(scores) > 1:
+            raise InputError(f"{where} has several scorers ({', '.join(scores)}); choose one with --scorer",
+                             source=path)
+        scorer = next(iter(scores))
+    if scorer not in scores:
+        raise InputError(f"{where} has no scorer {scorer!r} (has: {', '.join(scores)})", source=path)
+    value = scores[scorer].get("value") if isinstance(scores[scorer], dict) else None
+    if isinstance(value, str) and value in LETTER_VALUES:
+        return LETTER_VALUES[value]
+    if isinstance(value, bool) or (isinstance(value, (int, float)) and value in (0, 1)):
+        return int(value)
+    raise InputError(f"{where}: score {scorer!r} is {value!r}, which is not correct/incorrect "
+                     "(C, I, N, 0, 1, true, false)", source=path)

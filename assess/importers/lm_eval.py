@@ -1,0 +1,117 @@
+"""Read lm-evaluation-harness ``--log_samples`` files (``samples_<task>_<date>.jsonl``) as log records.
+
+Each line is one document: ``doc_id``, ``doc`` (the dataset row), ``target``, ``arguments`` (the
+requests: a list of ``[context, continuation]`` pairs in older versions, ``{"gen_args_0":
+{"arg_0": context, "arg_1": ...}}`` in newer ones), ``resps`` / ``filtered_resps`` (the model's
+answers), ``filter`` (when a task has several filters, one line per filter) and one field per
+metric (``acc``, ``acc_norm``, ``exact_match``, ...) holding that document's score.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..errors import InputError
+from ..sources import read_table
+from .matching import RECORD_COLUMNS, record_id
+
+#: Metrics tried, in order, when none is named: the usual per-document 0/1 scores.
+DEFAULT_METRICS: tuple[str, ...] = ("acc", "exact_match", "em", "acc_norm", "pass@1")
+
+
+def read_lm_eval_samples(path: str | Path, subject: str, *, metric: str | None = None,
+                         filter_name: str | None = None, id_field: str | None = None,
+                         text_field: str | None = None) -> pd.DataFrame:
+    """Records (see :mod:`.matching`) from one samples JSONL file.
+
+    ``metric`` names the 0/1 field that says correct (default: the first of :data:`DEFAULT_METRICS`
+    present); ``filter_name`` picks one filter when lines carry several; ``id_field`` takes the id
+    from ``doc[id_field]`` instead of ``doc_id``; ``text_field`` takes the prompt text from
+    ``doc[text_field]`` instead of the first request's context.
+    """
+    path = Path(path)
+    lines = _read_lines(path)
+    filters = sorted({str(line.get("filter", "none")) for _, line in lines})
+    if filter_name is None and len(filters) > 1:
+        raise InputError(f"lines carry several filters ({', '.join(filters)}); choose one with --filter", source=path)
+    metric = metric or _default_metric(lines, path)
+    records = []
+    for line_no, line in lines:
+        if filter_name is not None and str(line.get("filter", "none")) != filter_name:
+            continue
+        doc = line.get("doc") or {}
+        records.append({
+            "source": str(path), "row": line_no, "subject": subject,
+            "record_id": record_id(_field(doc, id_field, path, line_no) if id_field
+                                   else _required(line, "doc_id", path, line_no)),
+            "text": _field(doc, text_field, path, line_no) if text_field else first_context(line.get("arguments")),
+            "correct": _binary(_required(line, metric, path, line_no), metric, path, line_no),
+            "raw_output": _response_text(line.get("filtered_resps")),
+        })
+    if not records:
+        raise InputError(f"no line has filter {filter_name!r}; present: {', '.join(filters)}", source=path)
+    return pd.DataFrame(records, columns=RECORD_COLUMNS)
+
+
+def _read_lines(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    """(1-based row, sample) pairs; keys a line lacks are absent, not NaN."""
+    table = read_table(path)
+    if table.empty:
+        raise InputError("no samples in the file", source=path)
+    rows = table.to_dict("records")
+    return [(row_no, {k: v for k, v in row.items() if not _missing(v)}) for row_no, row in enumerate(rows, start=1)]
+
+
+def _missing(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
+def _default_metric(lines: list[tuple[int, dict[str, Any]]], path: Path) -> str:
+    first = lines[0][1]
+    for name in DEFAULT_METRICS:
+        if name in first:
+            return name
+    declared = first.get("metrics") or []
+    raise InputError(f"none of the metrics {', '.join(DEFAULT_METRICS)} on row {lines[0][0]}"
+                     f"{' (declared: ' + ', '.join(map(str, declared)) + ')' if declared else ''}; "
+                     "name one with --metric", source=path)
+
+
+def _required(line: dict[str, Any], key: str, path: Path, line_no: int) -> Any:
+    if key not in line:
+        raise InputError(f"missing field {key!r}", source=path, row=line_no)
+    return line[key]
+
+
+def _field(doc: dict[str, Any], key: str, path: Path, line_no: int) -> Any:
+    if key not in doc:
+        raise InputError(f"doc has no field {key!r} (fields: {', '.join(doc)})", source=path, row=line_no)
+    return doc[key]
+
+
+def _binary(value: Any, metric: str, path: Path, line_no: int) -> int:
+    if isinstance(value, bool) or value in (0, 1):
+        return int(value)
+    raise InputError(f"metric {metric!r} is {value!r}, not 0 or 1", source=path, row=line_no)
+
+
+def first_context(arguments: Any) -> str:
+    """The context of the first request, in either layout of ``arguments`` ("" when absent)."""
+    if isinstance(arguments, dict) and arguments:
+        first = next(iter(arguments.values()))
+        return str(first.get("arg_0", "")) if isinstance(first, dict) else ""
+    if isinstance(arguments, list) and arguments:
+        first = arguments[0]
+        return str(first[0]) if isinstance(first, list) and first else str(first)
+    return ""
+
+
+def _response_text(filtered: Any) -> str:
+    """The filtered response as text: the generated string, or the list of log-likelihood results as JSON."""
+    while isinstance(filtered, list) and len(filtered) == 1:
+        filtered = filtered[0]
+    return filtered if isinstance(filtered, str) else json.dumps(filtered)

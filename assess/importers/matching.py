@@ -1,0 +1,145 @@
+"""Join imported log records to a battery, by id or by normalised prompt text, reporting what did not match.
+
+Records come from other harnesses' logs as a DataFrame with columns ``source`` (the file),
+``row`` (where the record sits in it, 1-based), ``subject``, ``record_id`` (the harness's id), ``text`` (the prompt it
+showed or the question field; may be empty), ``correct`` and ``raw_output``.
+
+By id, the instance id is ``id_prefix + record_id``. By prompt, a record matches the battery item
+whose normalised prompt equals its text, else the item whose prompt appears inside the text (the
+last one: few-shot demonstrations come first), else the single item whose prompt starts with the
+text (a question logged without its options). Every record that does not land on exactly one
+item, or lands on an item already taken by the same subject, is in the unmatched report with
+the reason — nothing is dropped silently.
+"""
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+import pandas as pd
+
+from ..battery import validate_outcomes
+from ..errors import InputError
+
+RECORD_COLUMNS: tuple[str, ...] = ("source", "row", "subject", "record_id", "text", "correct", "raw_output")
+REPORT_COLUMNS: tuple[str, ...] = ("source", "row", "subject", "record_id", "reason", "text")
+#: Length of the prompt prefix used to find battery prompts inside longer logged texts.
+_ANCHOR = 40
+_SPACES = re.compile(r"\s+")
+
+MatchBy = Literal["id", "prompt"]
+
+
+def normalise_prompt(text: str) -> str:
+    """Case-folded text with all whitespace runs collapsed to one space, trimmed."""
+    return _SPACES.sub(" ", str(text)).strip().casefold()
+
+
+def record_id(value: object) -> str:
+    """An id as text; integral numbers lose the ".0" a table reader may have given them."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value)
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """Validated outcomes joined to the battery, and one report row per record left out."""
+
+    outcomes: pd.DataFrame
+    unmatched: pd.DataFrame
+
+    def summary(self) -> str:
+        return f"{len(self.outcomes)} outcomes matched, {len(self.unmatched)} rows unmatched"
+
+
+class PromptIndex:
+    """Battery prompts indexed for exact, contained and prefix look-ups of logged texts."""
+
+    def __init__(self, battery: pd.DataFrame) -> None:
+        prompts = battery["prompt"].map(normalise_prompt)
+        self.exact: dict[str, list[str]] = {}
+        self.anchors: dict[str, list[tuple[str, str]]] = {}
+        for instance_id, prompt in zip(battery["instance_id"], prompts):
+            if not prompt:
+                continue
+            self.exact.setdefault(prompt, []).append(instance_id)
+            self.anchors.setdefault(prompt[:_ANCHOR], []).append((prompt, instance_id))
+        self.sorted_prompts = sorted(self.exact)
+        #: Anchor lengths: the full anchor, and the length of every prompt shorter than it.
+        self.lengths = sorted({min(len(anchor), _ANCHOR) for anchor in self.anchors}, reverse=True)
+
+    def find(self, text: str) -> tuple[list[str], str]:
+        """Candidate instance ids for a logged text and how they were found."""
+        text = normalise_prompt(text)
+        if not text:
+            return [], "no prompt text in the record"
+        if text in self.exact:
+            return self.exact[text], "exact"
+        contained = self._contained(text)
+        if contained:
+            return contained, "contained"
+        return self._prefixed(text), "prefix"
+
+    def _contained(self, text: str) -> list[str]:
+        """Items whose prompt occurs in ``text``: the occurrence ending last wins, then the longest prompt."""
+        hits: list[tuple[int, int, str]] = []
+        for start in range(len(text)):
+            for length in self.lengths:
+                for prompt, instance_id in self.anchors.get(text[start:start + length], ()):
+                    if text.startswith(prompt, start):
+                        hits.append((start + len(prompt), len(prompt), instance_id))
+        if not hits:
+            return []
+        best = max(hits)[:2]
+        return [instance_id for end, length, instance_id in hits if (end, length) == best]
+
+    def _prefixed(self, text: str) -> list[str]:
+        at = bisect.bisect_left(self.sorted_prompts, text)
+        ids: list[str] = []
+        while at < len(self.sorted_prompts) and self.sorted_prompts[at].startswith(text) and len(ids) < 2:
+            ids.extend(self.exact[self.sorted_prompts[at]])
+            at += 1
+        return ids
+
+
+def match_records(records: pd.DataFrame, battery: pd.DataFrame, *, by: MatchBy | str = "id",
+                  id_prefix: str = "") -> MatchResult:
+    """Outcomes of the records that land on exactly one battery item, and the report of the others."""
+    if by not in ("id", "prompt"):
+        raise InputError(f"match by 'id' or 'prompt', not {by!r}")
+    known = set(battery["instance_id"])
+    index = PromptIndex(battery) if by == "prompt" else None
+    kept: list[dict] = []
+    report: list[dict] = []
+    taken: dict[tuple[str, str], str] = {}
+    for record in records.to_dict("records"):
+        if index is None:
+            instance_id = f"{id_prefix}{record['record_id']}"
+            candidates, how = ([instance_id], "id") if instance_id in known else ([], f"id {instance_id!r} not in battery")
+        else:
+            candidates, how = index.find(record["text"])
+        reason = _problem(candidates, how, taken.get((record["subject"], candidates[0])) if candidates else None)
+        if reason:
+            report.append({"source": record["source"], "row": record["row"], "subject": record["subject"],
+                           "record_id": str(record["record_id"]), "reason": reason,
+                           "text": normalise_prompt(record["text"])[:100]})
+            continue
+        taken[(record["subject"], candidates[0])] = f"{record['source']} row {record['row']}"
+        kept.append({"subject": record["subject"], "instance_id": candidates[0], "correct": record["correct"],
+                     "raw_output": record["raw_output"]})
+    outcomes = pd.DataFrame(kept, columns=["subject", "instance_id", "correct", "raw_output"])
+    return MatchResult(validate_outcomes(outcomes, "<matched records>", battery), pd.DataFrame(report, columns=REPORT_COLUMNS))
+
+
+def _problem(candidates: list[str], how: str, taken_by: str | None) -> str | None:
+    """Why a record cannot be kept, or None when it matched exactly one free item."""
+    if not candidates:
+        return how if how not in ("prefix",) else "no battery prompt equals, is contained in or starts with its text"
+    if len(candidates) > 1:
+        return f"ambiguous: {len(candidates)} battery items match ({how}), e.g. {candidates[0]!r}, {candidates[1]!r}"
+    if taken_by is not None:
+        return f"{candidates[0]!r} already matched by {taken_by} for this subject"
+    return None

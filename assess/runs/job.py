@@ -1,0 +1,120 @@
+"""A whole subject run from its config: battery → selected samples → solver → scorer → files.
+
+Writes the outcomes (Parquet or CSV by suffix) and, beside them, ``<output>.settings.json`` with
+everything that produced them: backend and generation settings, solver, scorer, templates,
+selection and the run summary (API keys are never in a config, only the name of their variable).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from rich.console import Console
+
+from ..atomic import write_json, write_with
+from ..backends import make_backend
+from ..battery import validate_outcomes
+from ..config import SAMPLE
+from ..datasets import load_sample, reference_subset
+from ..errors import InputError
+from ..sources import read_battery
+from .config import REFERENCE, RunConfig, resolve_model
+from .dataset import DEFAULT_TEMPLATES, build_samples, select_rows
+from .judge import JudgeScorer
+from .runner import RunSummary, run_samples
+from .scorers import AutoScorer, ChoiceScorer, ExactMatchScorer, NumericScorer, RegexScorer, Scorer
+from .solvers import GenerateSolver, RankSolver, Solver
+from .store import RunCache
+
+
+def load_battery(spec: str) -> pd.DataFrame:
+    """The bundled sample battery (``sample``) or a battery file."""
+    return load_sample()[0] if spec == SAMPLE else read_battery(spec)
+
+
+def selected_ids(spec: str | None) -> list[str] | None:
+    """Ids from ``select.instance_ids``: the reference subset, a file of one id per line, or None (all)."""
+    if spec is None:
+        return None
+    if spec == REFERENCE:
+        return reference_subset()
+    path = Path(spec)
+    if not path.is_file():
+        raise InputError("file not found", source=path, column="select.instance_ids")
+    return path.read_text(encoding="utf-8").split()
+
+
+def build_scorer(config: RunConfig, cache: RunCache) -> Scorer:
+    """The scorer a config names (the judge gets its own backend and shares the run cache)."""
+    tol = config.tolerance
+    if config.scorer == "judge":
+        assert config.judge is not None  # checked when the config was loaded
+        return JudgeScorer(make_backend(config.judge), config.judge.model, config.judge.generation, cache)
+    return {"auto": lambda: AutoScorer(tol.rel, tol.abs), "choice": ChoiceScorer, "exact": ExactMatchScorer,
+            "numeric": lambda: NumericScorer(tol.rel, tol.abs),
+            "regex": lambda: RegexScorer(config.regex, tol.rel, tol.abs)}[config.scorer]()
+
+
+def build_solver(config: RunConfig) -> Solver:
+    """The solver a config names, over the backend it names (model packages resolved to their file)."""
+    backend = make_backend(resolve_model(config.backend))
+    if config.solver == "rank":
+        return RankSolver(backend)
+    return GenerateSolver(backend, config.backend.generation, config.chat)
+
+
+async def run_job(config: RunConfig, console: Console | None = None) -> tuple[pd.DataFrame, RunSummary]:
+    """Run the configured subject, write its outcomes and settings, and return both with the summary."""
+    battery = load_battery(config.battery)
+    sel = config.select
+    rows = select_rows(battery, benchmarks=sel.benchmarks, tasks=sel.tasks, families=sel.answer_formats,
+                       instance_ids=selected_ids(sel.instance_ids), limit=sel.limit, stratify=sel.stratify,
+                       seed=sel.seed)
+    skipped: list[InputError] = []
+    samples = build_samples(rows, pool=battery, fewshot=config.fewshot, seed=sel.seed, templates=config.templates,
+                            skipped=skipped)
+    if not samples:
+        raise InputError(f"none of the {len(rows)} selected items can be run; first problem: {skipped[0]}")
+    if skipped:
+        (console or Console(stderr=True)).print(f"skipped {len(skipped)} unusable item(s), listed in the settings "
+                                                f"file; first: {skipped[0]}", highlight=False)
+    cache = RunCache(str(config.cache))
+    solver = build_solver(config)
+    scorer = build_scorer(config, cache)
+    identity = {"subject": config.subject, "backend": config.backend.backend, "model": config.backend.model}
+    try:
+        outcomes, summary = await run_samples(samples, solver, scorer, cache, config.subject, identity, console)
+    finally:
+        await solver.backend.aclose()
+        if isinstance(scorer, JudgeScorer):
+            await scorer.backend.aclose()
+        cache.close()
+    write_outcomes(outcomes, config.output)
+    write_json(settings_path(config.output), {**run_settings(config, solver, summary),
+                                              "skipped": [{"instance_id": e.instance_id, "problem": e.reason}
+                                                          for e in skipped]})
+    return outcomes, summary
+
+
+def write_outcomes(outcomes: pd.DataFrame, output: str | Path) -> Path:
+    """Validate and atomically write outcomes as Parquet (``.parquet``) or CSV (anything else)."""
+    outcomes = validate_outcomes(outcomes, output)
+    if str(output).endswith(".parquet"):
+        return write_with(output, lambda tmp: outcomes.to_parquet(tmp, index=False))
+    return write_with(output, lambda tmp: outcomes.to_csv(tmp, index=False))
+
+
+def settings_path(output: str | Path) -> Path:
+    """Where the settings of the run that wrote ``output`` are kept."""
+    output = Path(output)
+    return output.with_name(f"{output.stem}.settings.json")
+
+
+def run_settings(config: RunConfig, solver: Solver, summary: RunSummary) -> dict[str, Any]:
+    """Everything that produced the outcomes, for the record."""
+    return {"subject": config.subject, "backend": config.backend.model_dump(), "solver": solver.settings(),
+            "scorer": config.scorer, "regex": config.regex if config.scorer == "regex" else None,
+            "tolerance": config.tolerance.model_dump(), "judge": config.judge.model_dump() if config.judge else None,
+            "fewshot": config.fewshot, "templates": {**DEFAULT_TEMPLATES, **config.templates},
+            "select": config.select.model_dump(), "battery": config.battery, "summary": summary.as_dict()}

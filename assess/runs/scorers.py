@@ -1,0 +1,190 @@
+"""Scorers: decide whether a subject's raw output answers a sample correctly (kept apart from solvers).
+
+Each scorer reads the answer it needs out of the raw text (an option letter, a number, the
+phrase after "So the answer is") and compares it with the target; the :class:`Score` keeps the
+extracted answer so a wrong parse can be audited. ``None`` as extracted answer means the
+output held no parsable answer, which counts as incorrect, never as an error.
+"""
+from __future__ import annotations
+
+import math
+import re
+import string
+from dataclasses import dataclass
+from typing import Protocol
+
+from .dataset import Sample
+
+
+@dataclass(frozen=True)
+class Score:
+    """Correctness of one output and the answer the scorer read from it (None: nothing parsable)."""
+
+    correct: bool
+    extracted: str | None
+
+
+class Scorer(Protocol):
+    """Scores one raw output against one sample; async so that an LLM judge fits the same shape."""
+
+    name: str
+
+    async def score(self, sample: Sample, output: str) -> Score: ...
+
+
+# --- option letters --------------------------------------------------------------------------------
+
+_ANSWER_PHRASE = re.compile(
+    r"answer\W{0,4}(?:is|:|=)?\W{0,4}(?:option\s*)?[\(\[]?\s*([A-Za-z])\s*[\)\]]?(?![A-Za-z])", re.IGNORECASE)
+#: A letter opening the output: bracketed, followed by ) . : , or standing alone ("I think" is no option).
+_LEADING_LETTER = re.compile(r"^\s*(?:[\(\[]([A-Za-z])[\)\]]|([A-Za-z])(?:[\).:,]|\s*$))")
+_PARENTHESISED = re.compile(r"[\(\[]([A-Za-z])[\)\]]")
+
+
+def parse_option_letter(output: str, letters: str) -> str | None:
+    """The option letter an output chooses, upper-case, or None.
+
+    Tried in order: an explicit phrase ("The answer is (C).", "Answer: c"), a letter opening the
+    output ("C) Paris", "(b)", "d.", a lone "B"), the last parenthesised letter anywhere ("... so (E)").
+    Only letters in ``letters`` (the sample's options) count, so "I think" is not option I
+    unless the phrase says so.
+    """
+    valid = set(letters.upper())
+    phrase = [m.group(1).upper() for m in _ANSWER_PHRASE.finditer(output)]
+    for candidate in reversed(phrase):
+        if candidate in valid:
+            return candidate
+    leading = _LEADING_LETTER.match(output)
+    if leading and (leading.group(1) or leading.group(2)).upper() in valid:
+        return (leading.group(1) or leading.group(2)).upper()
+    for found in reversed(_PARENTHESISED.findall(output)):
+        if found.upper() in valid:
+            return found.upper()
+    return None
+
+
+def target_letter(target: str) -> str:
+    """The letter of a multiple-choice target written as "C", "(C)" or "c"."""
+    letter = target.strip().strip("()[]. ").upper()
+    if len(letter) != 1 or letter not in string.ascii_uppercase:
+        raise ValueError(f"multiple-choice target {target!r} is not an option letter")
+    return letter
+
+
+# --- text and numbers ------------------------------------------------------------------------------
+
+_SPACES = re.compile(r"\s+")
+_EDGE_PUNCTUATION = " \t\n\"'`.,;:!?*"
+
+
+def normalise_text(text: str) -> str:
+    """Case-folded text with runs of whitespace collapsed and quotes / end punctuation stripped."""
+    return _SPACES.sub(" ", text.casefold()).strip(_EDGE_PUNCTUATION)
+
+
+def first_line(output: str) -> str:
+    """The first non-empty line: a direct answer followed by rambling keeps only its answer."""
+    return next((line for line in output.splitlines() if line.strip()), "")
+
+
+_NUMBER = re.compile(r"[-+−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?|[-+−]?\.\d+")
+
+
+def parse_number(text: str) -> float | None:
+    """The last number written in ``text`` (thousands separators and a Unicode minus allowed), or None."""
+    found = _NUMBER.findall(text)
+    if not found:
+        return None
+    return float(found[-1].replace(",", "").replace("−", "-"))
+
+
+def numbers_match(value: float, target: float, rel_tol: float, abs_tol: float) -> bool:
+    """Equal within a relative or an absolute tolerance (whichever is looser)."""
+    return math.isclose(value, target, rel_tol=rel_tol, abs_tol=abs_tol)
+
+
+# --- scorers ---------------------------------------------------------------------------------------
+
+class ChoiceScorer:
+    """Multiple choice: the option letter parsed from the output equals the target letter."""
+
+    name = "choice"
+
+    async def score(self, sample: Sample, output: str) -> Score:
+        letter = parse_option_letter(output, "".join(sample.options))
+        return Score(letter == target_letter(sample.target), letter)
+
+
+class ExactMatchScorer:
+    """Normalised exact match of the output's first line (or the whole output) with the target."""
+
+    name = "exact"
+
+    def __init__(self, whole_output: bool = False) -> None:
+        self.whole_output = whole_output
+
+    async def score(self, sample: Sample, output: str) -> Score:
+        answer = normalise_text(output if self.whole_output else first_line(output))
+        return Score(answer == normalise_text(sample.target), answer or None)
+
+
+class NumericScorer:
+    """The last number in the output equals the numeric target within a tolerance."""
+
+    name = "numeric"
+
+    def __init__(self, rel_tol: float = 1e-6, abs_tol: float = 1e-9) -> None:
+        self.rel_tol, self.abs_tol = rel_tol, abs_tol
+
+    async def score(self, sample: Sample, output: str) -> Score:
+        target = parse_number(sample.target)
+        if target is None:
+            raise ValueError(f"numeric target {sample.target!r} of {sample.instance_id} holds no number")
+        value = parse_number(output)
+        correct = value is not None and numbers_match(value, target, self.rel_tol, self.abs_tol)
+        return Score(correct, None if value is None else f"{value:g}")
+
+
+#: The phrase chain-of-thought prompts end on (BBH's convention).
+SO_THE_ANSWER_IS = r"[Ss]o the answer is\s*:?\s*(.+?)\s*(?:\.\s*)?$"
+
+
+class RegexScorer:
+    """Extract the answer with a pattern's first group (last match wins), then compare it by format.
+
+    The extracted text is compared as an option letter for multiple choice, as a number for
+    numeric samples and by normalised exact match otherwise.
+    """
+
+    name = "regex"
+
+    def __init__(self, pattern: str = SO_THE_ANSWER_IS, rel_tol: float = 1e-6, abs_tol: float = 1e-9) -> None:
+        self.pattern = re.compile(pattern, re.MULTILINE)
+        if self.pattern.groups < 1:
+            raise ValueError(f"regex {pattern!r} needs a capturing group around the answer")
+        self.numeric = NumericScorer(rel_tol, abs_tol)
+
+    async def score(self, sample: Sample, output: str) -> Score:
+        found = [m.group(1) for m in self.pattern.finditer(output)]
+        if not found:
+            return Score(False, None)
+        answer = found[-1].strip()
+        if sample.options:
+            return await ChoiceScorer().score(sample, f"answer is {answer}")
+        if sample.answer_format == "numeric":
+            return await self.numeric.score(sample, answer)
+        return Score(normalise_text(answer) == normalise_text(sample.target), answer)
+
+
+class AutoScorer:
+    """The usual scorer for each sample's format: choice, exact match (binary, free text) or numeric."""
+
+    name = "auto"
+
+    def __init__(self, rel_tol: float = 1e-6, abs_tol: float = 1e-9) -> None:
+        self.by_family: dict[str, Scorer] = {"multiple_choice": ChoiceScorer(), "binary": ExactMatchScorer(),
+                                             "numeric": NumericScorer(rel_tol, abs_tol),
+                                             "free_text": ExactMatchScorer()}
+
+    async def score(self, sample: Sample, output: str) -> Score:
+        return await self.by_family[sample.answer_format].score(sample, output)

@@ -1,0 +1,156 @@
+"""The two-step batch-file workflow end to end through the CLI: export, answer, import, repair, write."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from annotate_fixtures import batch_annotator, write_battery
+from assess.cli import main
+
+SCALES = "QLq,QLl,UG"
+
+
+def _cli(tmp_path, *extra: str) -> int:
+    return main(["annotate", str(tmp_path / "battery.csv"), "--annotator", str(tmp_path / "batch.yaml"),
+                 "--scales", SCALES, "--mode", "all-scales", "--cache", str(tmp_path / "cache.sqlite"), *extra])
+
+
+def _export(tmp_path, name: str = "requests.jsonl") -> list[dict]:
+    assert _cli(tmp_path, "--export-requests", str(tmp_path / name)) == 0
+    return [json.loads(line) for line in (tmp_path / name).read_text().splitlines()]
+
+
+def _answer(levels: dict) -> str:
+    return "Some reasoning.\n```json\n" + json.dumps({"reasoning": "brief", "levels": levels}) + "\n```"
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    write_battery(tmp_path)
+    batch_annotator(tmp_path, repair_attempts=1)
+    return tmp_path
+
+
+def test_export_import_repair_and_write(workspace, capsys):
+    requests = _export(workspace)
+    assert len(requests) == 3
+    first = requests[0]
+    assert first["method"] == "POST" and first["url"] == "/v1/chat/completions"
+    assert first["body"]["model"] == "gpt-test"
+    assert "RUBRIC QLq" in first["body"]["messages"][1]["content"]
+    assert "17 * 23" in first["body"]["messages"][1]["content"]
+    ids = [r["custom_id"] for r in requests]
+    assert len(set(ids)) == 3 and all(len(i) == 64 for i in ids)
+    # export is deterministic: the same battery gives the same ids and bodies
+    assert _export(workspace, "again.jsonl") == requests
+
+    provider_line = {"id": "batch_req_1", "custom_id": ids[0], "error": None,
+                     "response": {"status_code": 200, "request_id": "r1",
+                                  "body": {"choices": [{"message": {"role": "assistant",
+                                                                    "content": _answer({"QLq": 3, "QLl": 1, "UG": 99})}}],
+                                           "usage": {"prompt_tokens": 900, "completion_tokens": 40}}}}
+    hand_line = {"custom_id": ids[1], "content": _answer({"QLq": 0, "QLl": "2", "UG": "50%"})}
+    garbage_line = {"custom_id": ids[2], "content": "I cannot decide."}
+    results = workspace / "results.jsonl"
+    results.write_text("\n".join(json.dumps(x) for x in (provider_line, hand_line, garbage_line)) + "\n")
+    out = workspace / "annotated.csv"
+    assert _cli(workspace, "--import-results", str(results), "--out", str(out),
+                "--failures", str(workspace / "failures.csv")) == 0
+    table = pd.read_csv(out)
+    assert table.loc[0, ["QLq", "QLl", "UG"]].tolist() == [3.0, 1.0, 99.0]
+    assert table.loc[1, ["QLq", "QLl", "UG"]].tolist() == [0.0, 2.0, 50.0]
+    assert all(math.isnan(v) for v in table.loc[2, ["QLq", "QLl", "UG"]])
+    assert table["CEc"].isna().all()  # never asked: never defaulted
+    assert set(table["annotator"]) == {"batch-test"}
+    assert set(table["annotation_protocol"]) == {"all-scales/v1"}
+    assert table["rubric_hash"].str.len().eq(64).all()
+    failed = pd.read_csv(workspace / "failures.csv")
+    assert failed["instance_id"].tolist() == ["t/3"] and failed["raw_text"].tolist() == ["I cannot decide."]
+    assert "no JSON object" in failed["error"][0]
+    assert "1 request(s) still need an answer" in capsys.readouterr().err
+
+    repair = _export(workspace, "repair.jsonl")
+    assert [r["custom_id"] for r in repair] == [ids[2]]
+    messages = repair[0]["body"]["messages"]
+    assert messages[2] == {"role": "assistant", "content": "I cannot decide."}
+    assert "could not be used" in messages[3]["content"]
+
+    results.write_text(json.dumps({"custom_id": ids[2], "content": _answer({"QLq": 0, "QLl": 0, "UG": 1})}) + "\n")
+    assert _cli(workspace, "--import-results", str(results), "--out", str(out)) == 0
+    assert pd.read_csv(out).loc[2, ["QLq", "QLl", "UG"]].tolist() == [0.0, 0.0, 1.0]
+    assert _export(workspace, "none.jsonl") == []
+
+
+def test_exhausted_failure_stays_failed_until_retry(workspace):
+    ids = [r["custom_id"] for r in _export(workspace)]
+    for attempt in range(2):  # the first answer and its one repair are both unusable
+        (workspace / "r.jsonl").write_text(json.dumps({"custom_id": ids[0], "content": "Level: 9"}) + "\n")
+        assert _cli(workspace, "--import-results", str(workspace / "r.jsonl")) == 0
+    assert ids[0] not in [r["custom_id"] for r in _export(workspace)]
+    assert _cli(workspace, "--export-requests", str(workspace / "x.jsonl"), "--retry-failures") == 0
+    assert ids[0] in (workspace / "x.jsonl").read_text()
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("{not json", "line 1: not JSON"),
+    ('{"custom_id": "nope", "content": "Level: 1"}', "line 1: custom_id 'nope' matches no request"),
+    ('{"content": "Level: 1"}', "line 1: expected an object with a string custom_id"),
+    ('{"custom_id": "a", "response": {"status_code": 200, "body": {}}}', "line 1: response.body has no choices"),
+])
+def test_bad_results_lines_are_named(workspace, capsys, line, message):
+    _export(workspace)
+    (workspace / "bad.jsonl").write_text(line + "\n")
+    assert _cli(workspace, "--import-results", str(workspace / "bad.jsonl")) == 2
+    err = capsys.readouterr().err
+    assert "bad.jsonl" in err and message in " ".join(err.split())
+
+
+def test_duplicate_custom_id_is_refused_before_anything_is_stored(workspace, capsys):
+    ids = [r["custom_id"] for r in _export(workspace)]
+    line = json.dumps({"custom_id": ids[0], "content": _answer({"QLq": 1, "QLl": 1, "UG": 10})})
+    (workspace / "dup.jsonl").write_text(line + "\n" + line + "\n")
+    assert _cli(workspace, "--import-results", str(workspace / "dup.jsonl")) == 2
+    assert "line 2: custom_id" in " ".join(capsys.readouterr().err.split())
+    assert len(_export(workspace)) == 3
+
+
+def test_provider_errors_are_left_unanswered(workspace):
+    ids = [r["custom_id"] for r in _export(workspace)]
+    line = {"custom_id": ids[0], "response": {"status_code": 500, "body": {"error": "boom"}}}
+    (workspace / "err.jsonl").write_text(json.dumps(line) + "\n")
+    assert _cli(workspace, "--import-results", str(workspace / "err.jsonl")) == 0
+    assert len(_export(workspace)) == 3
+
+
+def test_live_run_refused_for_batch_annotator(workspace, capsys):
+    assert _cli(workspace, "--out", str(workspace / "o.csv")) == 2
+    assert "uses backend batch-file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--mode", "sideways"], "unknown mode 'sideways'"),
+    (["--scales", "QLq,XYZ"], "unknown scale code(s) 'XYZ'"),
+    (["--export-requests", "a.jsonl", "--import-results", "b.jsonl"], "not both"),
+    (["--out", "annotated.txt", "--import-results", "none.jsonl"], "cannot read results file"),
+])
+def test_bad_command_lines_are_explained(workspace, capsys, args, message):
+    code = main(["annotate", str(workspace / "battery.csv"), "--annotator", str(workspace / "batch.yaml"),
+                 "--cache", str(workspace / "c.sqlite"), *args])
+    assert code == 2 and message in " ".join(capsys.readouterr().err.split())
+
+
+def test_per_scale_requests_and_missing_rubric(workspace, capsys, tmp_path_factory):
+    assert main(["annotate", str(workspace / "battery.csv"), "--annotator", str(workspace / "batch.yaml"),
+                 "--scales", "QLq,UG", "--mode", "per-scale", "--cache", str(workspace / "c.sqlite"),
+                 "--export-requests", str(workspace / "p.jsonl")]) == 0
+    lines = [json.loads(line) for line in (workspace / "p.jsonl").read_text().splitlines()]
+    assert len(lines) == 6 and lines[1]["body"]["messages"][1]["content"].endswith("(a percentage).")
+    rubric_dir = tmp_path_factory.mktemp("rubrics")
+    (rubric_dir / "QLq.yaml").write_text((Path(__file__).parents[1] / "rubrics" / "QLq.yaml").read_text())
+    assert main(["annotate", str(workspace / "battery.csv"), "--annotator", str(workspace / "batch.yaml"),
+                 "--scales", "QLq,UG", "--rubrics", str(rubric_dir), "--export-requests", "x.jsonl"]) == 2
+    assert "no rubric for scale(s) UG" in capsys.readouterr().err

