@@ -1,0 +1,168 @@
+"""`assess fit`, `assess predict` and `assess evaluate`: train, apply and evaluate instance-level assessors.
+
+``predictors`` is imported inside the commands so that `assess --help` stays fast.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import typer
+from rich.console import Console
+
+from ..atomic import write_text, write_with
+from ..errors import InputError
+
+console = Console(stderr=True)
+
+ASSESSOR_HELP = "demand, embedding, combined, finetune or multisubject."
+
+
+def _read_data(battery: Path | None, outcomes: Path | None, sample: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The battery and outcomes from files, or the bundled sample (annotated items only)."""
+    if sample:
+        if battery or outcomes:
+            raise InputError("give either --sample or --battery/--outcomes, not both")
+        from ..datasets import load_sample
+
+        return load_sample(annotated_only=True)
+    if battery is None or outcomes is None:
+        raise InputError("give --battery and --outcomes (or --sample)")
+    from ..sources import read_battery, read_outcomes
+
+    table = read_battery(battery)
+    return table, read_outcomes(outcomes, battery=table)
+
+
+def write_table(frame: pd.DataFrame, target: Path) -> Path:
+    """Write ``frame`` as .parquet or .csv (by suffix), atomically."""
+    if target.suffix.lower() == ".parquet":
+        return write_with(target, lambda tmp: frame.to_parquet(tmp, index=False))
+    if target.suffix.lower() == ".csv":
+        return write_text(target, frame.to_csv(index=False))
+    raise InputError("output must end in .csv or .parquet", source=target)
+
+
+def read_profile(path: Path, subject: str) -> dict[str, dict[str, float]]:
+    """A subject's ability profile from JSON ({scale: ability} or {subject: {scale: ability}}) or an ability table."""
+    from predictors.multisubject import profiles_from_table
+
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as err:
+            raise InputError(f"unreadable profile JSON ({err})", source=path) from None
+        if not isinstance(data, dict):
+            raise InputError("profile JSON must be an object", source=path)
+        profiles = data if all(isinstance(v, dict) for v in data.values()) else {subject: data}
+    else:
+        from ..sources import read_table
+
+        profiles = profiles_from_table(read_table(path))
+    if subject not in profiles:
+        raise InputError(f"no profile for subject {subject!r} (has: {', '.join(map(str, profiles))})", source=path)
+    try:
+        return {subject: {str(k): float(v) for k, v in profiles[subject].items()}}
+    except (TypeError, ValueError) as err:
+        raise InputError(f"ability values must be numbers ({err})", source=path) from None
+
+
+def fit(
+    output: Path = typer.Argument(..., metavar="MODEL_DIR", help="Directory to save the fitted assessor in."),
+    battery: Path | None = typer.Option(None, help="Battery file (CSV, JSONL or Parquet)."),
+    outcomes: Path | None = typer.Option(None, help="Outcomes file (long, per-subject or wide)."),
+    sample: bool = typer.Option(False, "--sample", help="Use the bundled annotated sample."),
+    subject: str | None = typer.Option(None, help="Subject to learn (all subjects for multisubject)."),
+    assessor: str = typer.Option("demand", help=ASSESSOR_HELP),
+    classifier: str | None = typer.Option(None, help="forest, xgboost or logistic (default per assessor)."),
+    base_model: str | None = typer.Option(None, help="finetune: local model directory to fine-tune."),
+) -> None:
+    """Fit an assessor on a subject's outcomes (or every subject's, for multisubject) and save it."""
+    from assess.battery import join
+    from predictors import ability_profiles, make_assessor, save
+
+    table, results = _read_data(battery, outcomes, sample)
+    model = make_assessor(assessor, classifier=classifier, base_model=base_model)
+    if assessor == "multisubject":
+        model.set_params(profiles=ability_profiles(table, results))
+    elif subject is None:
+        raise InputError(f"--subject is required for the {assessor} assessor")
+    rows = join(table, results, subject)
+    if rows.empty:
+        raise InputError(f"no outcomes for subject {subject!r} on this battery", column="subject")
+    model.fit(rows, rows["correct"].to_numpy())
+    save(model, output)
+    console.print(f"fitted {type(model).__name__} on {len(rows)} outcomes; saved to {output}", highlight=False)
+
+
+def predict(
+    model_dir: Path = typer.Argument(..., metavar="MODEL_DIR", help="A saved assessor (assess fit)."),
+    battery: Path = typer.Option(..., help="New instances (CSV, JSONL or Parquet battery)."),
+    output: Path = typer.Option(..., "--output", "-o", help="Where to write instance_id, subject, p_success."),
+    subject: str | None = typer.Option(None, help="Subject to predict (multisubject: any profiled subject)."),
+    profile: Path | None = typer.Option(None, help="Ability profile of a new subject (JSON or ability table)."),
+) -> None:
+    """Success probabilities of a subject on new instances."""
+    from predictors import MultiSubjectAssessor, load
+
+    from ..sources import read_battery
+
+    model = load(model_dir)
+    table = read_battery(battery)
+    if isinstance(model, MultiSubjectAssessor):
+        if subject is None:
+            raise InputError("--subject is required with a multi-subject assessor")
+        extra = read_profile(profile, subject) if profile else None
+        p = model.predict_proba(table.assign(subject=subject), extra)[:, 1]
+    else:
+        if profile is not None:
+            raise InputError("--profile only applies to a multi-subject assessor")
+        p = model.predict_proba(table)[:, 1]
+    write_table(pd.DataFrame({"instance_id": table["instance_id"], "subject": subject or "", "p_success": p}), output)
+    console.print(f"wrote {len(table)} predictions to {output}", highlight=False)
+
+
+def evaluate(
+    output: Path = typer.Argument(..., metavar="OUT_DIR", help="Directory for table.csv, summary.csv, plots."),
+    battery: Path | None = typer.Option(None, help="Battery file (CSV, JSONL or Parquet)."),
+    outcomes: Path | None = typer.Option(None, help="Outcomes file (long, per-subject or wide)."),
+    sample: bool = typer.Option(False, "--sample", help="Use the bundled annotated sample."),
+    assessor: str = typer.Option("demand", help=ASSESSOR_HELP),
+    classifier: str | None = typer.Option(None, help="forest, xgboost or logistic (default per assessor)."),
+    base_model: str | None = typer.Option(None, help="finetune: local model directory to fine-tune."),
+    protocol: list[str] = typer.Option(["in_distribution"], help="in_distribution, task_ood, benchmark_ood, "
+                                       "new_subject (repeat the option for several)."),
+    subject: list[str] | None = typer.Option(None, help="Restrict to these subjects (repeatable)."),
+    folds: int = typer.Option(5, min=2, help="Number of folds."),
+    seeds: int = typer.Option(1, min=1, help="Number of seeds (in-distribution protocol: averaged)."),
+    tolerance: float = typer.Option(0.1, min=0.0, max=1.0, help="Error tolerance of the predictably-valid share."),
+    task_column: str = typer.Option("task", help="Battery column grouping task-OOD folds."),
+    benchmark_column: str = typer.Option("benchmark", help="Battery column for benchmark-OOD."),
+    n_jobs: int = typer.Option(1, help="Parallel fits (-1: all cores)."),
+) -> None:
+    """Run the evaluation protocols and write the per-subject table, the summary and calibration plots."""
+    from predictors import ability_profiles, evaluate as run_evaluation, make_assessor
+    from predictors.plots import calibration_figure, rejection_figure, save_figure
+
+    table, results = _read_data(battery, outcomes, sample)
+    model = make_assessor(assessor, classifier=classifier, base_model=base_model)
+    result = run_evaluation(model, table, results, protocols=protocol, subjects=subject or None, n_splits=folds,
+                            seeds=tuple(range(seeds)), task_column=task_column, benchmark_column=benchmark_column,
+                            profile_fn=ability_profiles, tolerance=tolerance, n_jobs=n_jobs, progress=True)
+    write_table(result.table, output / "table.csv")
+    write_table(result.summary(), output / "summary.csv")
+    write_table(result.skipped, output / "skipped.csv")
+    write_table(result.predictions, output / "predictions.parquet")
+    first_seed = result.predictions[result.predictions["seed"] == result.predictions["seed"].min()]
+    save_figure(calibration_figure(first_seed, title=f"{assessor} assessor"), output / "calibration.png")
+    save_figure(rejection_figure(first_seed, title=f"{assessor} assessor"), output / "rejection.png")
+    console.print(result.summary().round(3).to_string(index=False), highlight=False)
+    console.print(f"wrote {output}/table.csv, summary.csv, predictions.parquet and plots", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `assess fit`, `assess predict` and `assess evaluate` to the app."""
+    app.command("fit")(fit)
+    app.command("predict")(predict)
+    app.command("evaluate")(evaluate)

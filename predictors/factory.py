@@ -1,0 +1,48 @@
+"""Build an assessor by name (for the CLI, the study and benchmarks) and estimate ability profiles."""
+from __future__ import annotations
+
+import pandas as pd
+
+from assess.errors import InputError
+
+from .assessors import CombinedAssessor, DemandAssessor, EmbeddingAssessor
+from .finetune import TextFinetuneAssessor
+from .multisubject import MultiSubjectAssessor, Profiles, profiles_from_table
+
+ASSESSORS: tuple[str, ...] = ("demand", "embedding", "combined", "finetune", "multisubject")
+
+
+def make_assessor(kind: str, *, classifier: str | None = None, embedding_model: str | None = None,
+                  base_model: str | None = None, cache_dir: str | None = None, random_state: int = 0,
+                  epochs: int = 3):
+    """A fresh assessor of ``kind``; ``classifier`` None keeps each kind's default."""
+    chosen = {"classifier": classifier} if classifier else {}
+    embedding = {"model": embedding_model} if embedding_model else {}
+    if kind == "demand":
+        return DemandAssessor(**chosen, random_state=random_state)
+    if kind == "embedding":
+        return EmbeddingAssessor(**chosen, **embedding, cache_dir=cache_dir, random_state=random_state)
+    if kind == "combined":
+        return CombinedAssessor(**chosen, **embedding, cache_dir=cache_dir, random_state=random_state)
+    if kind == "multisubject":
+        return MultiSubjectAssessor(**chosen, random_state=random_state)
+    if kind == "finetune":
+        if classifier:
+            raise InputError("the finetune assessor has no --classifier option (it is its own classifier)")
+        return TextFinetuneAssessor(base_model, epochs=epochs, random_state=random_state)
+    raise InputError(f"unknown assessor {kind!r}; choose one of {', '.join(ASSESSORS)}")
+
+
+def ability_profiles(battery: pd.DataFrame, outcomes: pd.DataFrame, common_only: bool = True) -> Profiles:
+    """Every subject's ability per scale (``assess.abilities.ability_table``), as a wide mapping.
+
+    ``common_only`` keeps the scales on which every subject got an ability, so that a multi-subject
+    assessor trained on some subjects can always read the profiles of the others.
+    """
+    from assess.abilities import ability_table
+
+    profiles = profiles_from_table(ability_table(battery, outcomes))
+    if not common_only or not profiles:
+        return profiles
+    common = set.intersection(*(set(p) for p in profiles.values()))
+    return {subject: {k: v for k, v in p.items() if k in common} for subject, p in profiles.items()}
