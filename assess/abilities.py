@@ -180,22 +180,13 @@ def _bootstrap_interval(
     return np.where(n > 0, low, np.nan), np.where(n > 0, high, np.nan)
 
 
-def ability_table(
-    battery: pd.DataFrame,
-    outcomes: pd.DataFrame,
-    subjects: list[str] | None = None,
-    *,
-    scales: tuple[str, ...] = SCALES,
-    bootstrap: int = 0,
-    seed: int = 0,
-    dominant_only: bool = True,
-) -> pd.DataFrame:
+def ability_table(battery: pd.DataFrame, outcomes: pd.DataFrame, subjects: list[str] | None = None,
+                  **options) -> pd.DataFrame:
     """One row per subject × scale: ability, ci_low, ci_high, n, intercept, slope.
 
-    The dominance filter always looks at all 18 scales; ``scales`` only chooses which curves to fit.
+    ``options`` are those of :func:`profiles` (scales, bootstrap, seed, dominant_only).
     """
-    return profiles(battery, outcomes, subjects, scales=scales, bootstrap=bootstrap, seed=seed,
-                    dominant_only=dominant_only)[0]
+    return profiles(battery, outcomes, subjects, **options)[0]
 
 
 def profiles(
@@ -208,7 +199,10 @@ def profiles(
     seed: int = 0,
     dominant_only: bool = True,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Ability table and the per-level empirical success table (subject, scale, level, n, successes, rate)."""
+    """Ability table and the per-level empirical success table (subject, scale, level, n, successes, rate).
+
+    The dominance filter always looks at all 18 scales; ``scales`` only chooses which curves to fit.
+    """
     subjects = subjects if subjects is not None else sorted(outcomes["subject"].unique())
     index = pd.Index(battery["instance_id"])
     all_demands = battery.reindex(columns=list(SCALES)).to_numpy(dtype=float)  # absent column = not annotated

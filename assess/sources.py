@@ -8,8 +8,9 @@ matrices (one row per subject, one column per instance).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -45,19 +46,27 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise InputError("empty file", source=path) from err
 
 
+def iter_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
+    """Yield (line number, parsed value) for each non-blank line; malformed JSON names file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"cannot read file ({err})", source=path) from err
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield line_no, json.loads(line)
+        except json.JSONDecodeError as err:
+            raise InputError(f"line {line_no}: malformed JSON ({err.msg})", source=path) from err
+
+
 def _read_jsonl(path: Path) -> pd.DataFrame:
     records = []
-    with path.open(encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise InputError(f"line {line_no}: malformed JSON ({err.msg})", source=path) from err
-            if not isinstance(record, dict):
-                raise InputError(f"line {line_no}: expected a JSON object", source=path)
-            records.append(record)
+    for line_no, record in iter_jsonl(path):
+        if not isinstance(record, dict):
+            raise InputError(f"line {line_no}: expected a JSON object", source=path)
+        records.append(record)
     return pd.DataFrame.from_records(records)
 
 

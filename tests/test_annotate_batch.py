@@ -96,7 +96,7 @@ def test_exhausted_failure_stays_failed_until_retry(workspace):
 
 
 @pytest.mark.parametrize(("line", "message"), [
-    ("{not json", "line 1: not JSON"),
+    ("{not json", "line 1: malformed JSON"),
     ('{"custom_id": "nope", "content": "Level: 1"}', "line 1: custom_id 'nope' matches no request"),
     ('{"content": "Level: 1"}', "line 1: expected an object with a string custom_id"),
     ('{"custom_id": "a", "response": {"status_code": 200, "body": {}}}', "line 1: response.body has no choices"),
@@ -135,7 +135,7 @@ def test_live_run_refused_for_batch_annotator(workspace, capsys):
     (["--mode", "sideways"], "unknown mode 'sideways'"),
     (["--scales", "QLq,XYZ"], "unknown scale code(s) 'XYZ'"),
     (["--export-requests", "a.jsonl", "--import-results", "b.jsonl"], "not both"),
-    (["--out", "annotated.txt", "--import-results", "none.jsonl"], "cannot read results file"),
+    (["--out", "annotated.txt", "--import-results", "none.jsonl"], "cannot read file"),
 ])
 def test_bad_command_lines_are_explained(workspace, capsys, args, message):
     code = main(["annotate", str(workspace / "battery.csv"), "--annotator", str(workspace / "batch.yaml"),

@@ -27,6 +27,7 @@ from typing import Any
 from ..atomic import write_text
 from ..backends import Completion
 from ..errors import InputError
+from ..sources import iter_jsonl
 from .attempts import generation_request, needs_asking, pending_requests, record_attempt
 from .config import AnnotatorConfig
 from .prompts import AnnotationRequest
@@ -69,18 +70,8 @@ class BatchResult:
 def read_results(path: str | Path) -> list[BatchResult]:
     """Parse a results JSONL (provider output or hand-written lines); errors name the file and line."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"cannot read results file: {err}", source=path) from err
     results, seen = [], {}
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip():
-            continue
-        try:
-            item = json.loads(raw)
-        except json.JSONDecodeError as err:
-            raise InputError(f"line {number}: not JSON ({err.msg})", source=path) from err
+    for number, item in iter_jsonl(path):
         result = _result(item, number, path)
         if result.custom_id in seen:
             raise InputError(f"line {number}: custom_id {result.custom_id!r} already given on line "

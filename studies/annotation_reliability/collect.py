@@ -61,14 +61,21 @@ def import_job(job: str) -> pd.DataFrame:
     return pd.read_parquet(folder / "annotated.parquet")
 
 
+def ship(annotated: pd.DataFrame) -> None:
+    """Write pass 1's labels, with their provenance, as the bundled sample's reference annotations."""
+    labels = annotated[["instance_id", *ANNOTATED, *PROVENANCE_COLUMNS]]
+    labels = labels[labels[list(ANNOTATED)].notna().any(axis=1)]
+    target = ROOT / "assess" / "data" / "sample" / "annotations.parquet"
+    atomic.write_with(target, lambda p: labels.to_parquet(p, index=False))
+    print(f"{len(labels)} annotated items -> {target}")
+
+
 def main() -> None:
-    annotated = {job: import_job(job) for job in JOBS if (ANSWERS / job).is_dir()}
-    if "pass1" in annotated:
-        labels = annotated["pass1"][["instance_id", *ANNOTATED, *PROVENANCE_COLUMNS]]
-        labels = labels[labels[list(ANNOTATED)].notna().any(axis=1)]
-        target = ROOT / "assess" / "data" / "sample" / "annotations.parquet"
-        atomic.write_with(target, lambda p: labels.to_parquet(p, index=False))
-        print(f"{len(labels)} annotated items -> {target}")
+    for job in JOBS:
+        if (ANSWERS / job).is_dir():
+            annotated = import_job(job)
+            if job == "pass1":
+                ship(annotated)
 
 
 if __name__ == "__main__":
