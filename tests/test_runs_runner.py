@@ -108,3 +108,32 @@ def test_dead_server_is_an_error_naming_the_request(tmp_path, capsys) -> None:
     code = main(["run", str(write_run_config(tmp_path, "http://127.0.0.1:9/v1"))])
     assert code == 2
     assert "request instance t/" in capsys.readouterr().err
+
+
+def test_unusable_items_are_skipped_and_listed(tmp_path, capsys) -> None:
+    battery = pd.read_csv(write_battery(tmp_path))
+    battery.loc[0, "prompt"] = "Capital of France? (options lost in a truncated file)"
+    battery.to_csv(tmp_path / "battery.csv", index=False)
+    with ScriptedServer() as server:
+        assert main(["run", str(write_run_config(tmp_path, server.base_url))]) == 0
+    assert "skipped 1 unusable item(s)" in capsys.readouterr().err
+    assert len(pd.read_parquet(tmp_path / "out" / "outcomes.parquet")) == 7
+    settings = json.loads((tmp_path / "out" / "outcomes.settings.json").read_text())
+    assert settings["skipped"] == [{"instance_id": "t/mc/0", "problem": "multiple-choice prompt lists 0 lettered "
+                                    "options (expected lines like 'A. text' or '(A) text')"}]
+
+
+def test_a_run_with_no_usable_item_is_an_error(tmp_path) -> None:
+    battery = pd.read_csv(write_battery(tmp_path))
+    battery["prompt"] = battery["prompt"].str.split("\n").str[0]  # every option list lost
+    battery.to_csv(tmp_path / "battery.csv", index=False)
+    path = write_run_config(tmp_path, "http://127.0.0.1:9/v1",
+                            select="{answer_formats: [multiple_choice], stratify: null}")
+    with pytest.raises(InputError, match="none of the 3 selected items can be run; first problem: instance 't/mc/0'"):
+        run(path)
+
+
+def test_a_corrupt_cache_is_named(tmp_path) -> None:
+    (tmp_path / "cache.sqlite").write_bytes(b"this is not a database at all" * 100)
+    with pytest.raises(InputError, match="cache.sqlite: not a usable run cache"):
+        RunCache(tmp_path / "cache.sqlite")

@@ -7,6 +7,7 @@ generations). Progress is a rich bar on a terminal and a log line every few batc
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -53,8 +54,12 @@ class RunSummary:
         return {**asdict(self), "items_per_s": self.items_per_s, "tokens_per_s": self.tokens_per_s}
 
     def text(self) -> str:
-        return (f"{self.subject}: {self.items} items ({self.cached} cached, {self.generated} generated in "
-                f"{self.seconds:.1f} s: {self.items_per_s:.2f} items/s, {self.tokens_per_s:.0f} tokens/s); "
+        if self.generated:
+            tokens = f", {self.tokens_per_s:.0f} tokens/s" if math.isfinite(self.tokens_per_s) else ""
+            speed = f"{self.generated} generated in {self.seconds:.1f} s: {self.items_per_s:.2f} items/s{tokens}"
+        else:
+            speed = "nothing generated"
+        return (f"{self.subject}: {self.items} items ({self.cached} cached, {speed}); "
                 f"accuracy {self.accuracy:.3f}, {self.unparsable} without a parsable answer")
 
 
