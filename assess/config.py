@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .scales import SCALES, check_scale_codes
-from .yamlfile import load_config
+from .yamlio import load_config
 
 #: The value of ``battery``/``outcomes`` that selects the bundled sample.
 SAMPLE = "sample"

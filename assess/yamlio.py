@@ -6,6 +6,7 @@ the plain data and turns pydantic validation errors into :class:`InputError` at 
 """
 from __future__ import annotations
 
+import typing
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -90,5 +91,38 @@ def validate_located(model: type[Model], data: Any, lines: dict[Loc, int], sourc
         cause = first.get("ctx", {}).get("error")
         loc = prefix + tuple(first["loc"]) + (cause.loc if isinstance(cause, LocatedValueError) else ())
         message = str(cause) if isinstance(cause, ValueError) else first["msg"]
+        if first["type"] == "extra_forbidden":
+            message = _unknown_key_message(model, loc[len(prefix):-1])
         where = ".".join(str(part) for part in loc) or "document"
         raise located_error(f"{where}: {message}", source, line_of(loc, lines)) from err
+
+
+def _unknown_key_message(model: type[pydantic.BaseModel], parent: Loc) -> str:
+    """'unknown key', with the keys allowed at that place when the model tree tells them."""
+    node: Any = model
+    for part in parent:
+        if isinstance(part, int):  # an item of a list[Model] field
+            args = typing.get_args(node)
+            node = args[0] if args else None
+        elif isinstance(node, type) and issubclass(node, pydantic.BaseModel) and part in node.model_fields:
+            node = node.model_fields[part].annotation
+        else:
+            node = None
+    if isinstance(node, type) and issubclass(node, pydantic.BaseModel):
+        return f"unknown key (allowed: {', '.join(node.model_fields)})"
+    return "unknown key"
+
+
+def load_config(model: type[Model], path: str | Path) -> Model:
+    """Read a YAML config file that holds one mapping into ``model``; every error names file, line and key."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as err:
+        raise InputError("file not found", source=path) from err
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"cannot read file ({err})", source=path) from err
+    data, lines = load_yaml(text, path)
+    if not isinstance(data, dict):
+        raise located_error(f"expected a mapping of keys ({', '.join(model.model_fields)}) at the top level", path, 1)
+    return validate_located(model, data, lines, path)

@@ -58,11 +58,11 @@ def test_all_scales_json_takes_the_last_complete_object():
     ("name: a\nbackend: openai\nmodel: m\n", "line 1: base_url"),
     ("name: a\nbackend: telepathy\nmodel: m\n", "line 2: backend"),
     ("name: a\nbackend: batch-file\nmodel: m\nconcurrency: 0\n", "line 4: concurrency"),
-    ("name: a\nbackend: batch-file\nmodel: m\napi_key: sk-123\n", "line 4: api_key: Extra inputs"),
+    ("name: a\nbackend: batch-file\nmodel: m\napi_key: sk-123\n", "line 4: api_key: unknown key (allowed: backend"),
     ("name: a\nbackend: batch-file\n", "model: Field required"),
     ("name: a\nbackend: batch-file\nmodel: m\nretry: {max_attempts: zero}\n", "line 4: retry.max_attempts"),
     ("name: [a\n", "invalid YAML"),
-    ("- a\n- b\n", "must be a mapping"),
+    ("- a\n- b\n", "line 1: expected a mapping of keys"),
 ])
 def test_annotator_config_errors_name_file_line_and_key(tmp_path, yaml_text, message):
     path = write_annotator(tmp_path, yaml_text)

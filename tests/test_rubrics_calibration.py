@@ -105,7 +105,7 @@ def _line(path: Path, fragment: str) -> int:
     ("QLq", "    level: 3\n", "    level: 2.5\n", "level: 2.5", "got 2.5"),
     ("UG", "    level: 75\n", "    level: 175\n", "level: 175", "UG must be a percentage 0-100, got 175"),
     ("QLq", "scale: QLq", "scale: QQ", "scale: QQ", "scale: unknown scale code 'QQ'"),
-    ("QLq", "    prompt: \"What is 9 - 4?\"", "    promt: \"What is 9 - 4?\"", "promt:", "Extra inputs"),
+    ("QLq", "    prompt: \"What is 9 - 4?\"", "    promt: \"What is 9 - 4?\"", "promt:", "promt: unknown key (allowed: "),
 ])
 def test_malformed_calibration_file_names_line(tmp_path, code, old, new, fragment, message):
     path = _copy_with(tmp_path, code, old, new)

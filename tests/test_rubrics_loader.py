@@ -105,7 +105,7 @@ def test_yaml_syntax_error_names_file_and_line(tmp_path):
     ("family: elemental", "family: knowledge", "family: knowledge", "family of QLq is 'elemental'"),
     ("  - level: 3\n", "  - level: 7\n", "level: 7", "levels.3.level: expected level 3 here, got 7"),
     ("    label: high\n", "    label: ''\n", "label: ''", "levels.4.label: must not be empty"),
-    ("    label: low\n", "    lable: low\n", "lable: low", "levels.2.lable: Extra inputs are not permitted"),
+    ("    label: low\n", "    lable: low\n", "lable: low", "levels.2.lable: unknown key (allowed: level, label, criterion, examples, band)"),
     ("    label: low\n", "    label: low\n    label: small\n", "label: small", "duplicate key 'label'"),
     ("version: \"1.0.0\"\n", "version: \"1.0.0\"\nscale_max: 100\n", "scale_max", "scale_max of QLq must be 5"),
     ('examples:\n      - "What is 7 + 5?"\n      - "Tom has 3 apples and gets 2 more. How many apples does he have?"\n'
@@ -122,7 +122,7 @@ def test_invalid_field_names_file_and_line(tmp_path, old, new, fragment, message
 
 def test_missing_field_points_at_the_mapping(tmp_path):
     path = _broken(tmp_path, "measures: >", "measured: >")
-    with pytest.raises(InputError, match=r"QLq.yaml: line \d+: measured: Extra inputs"):
+    with pytest.raises(InputError, match=r"QLq.yaml: line \d+: measured: unknown key \(allowed: code, name"):
         load_rubric(path)
     data = yaml.safe_load((BUNDLED / "QLq.yaml").read_text())
     del data["measures"]

@@ -90,8 +90,8 @@ def test_cli_run_with_output_and_limit_overrides(tmp_path, capsys) -> None:
 
 
 @pytest.mark.parametrize("overrides, message", [
-    ({"solver": "think"}, "key 'solver'"),
-    ({"temperature": "0.5"}, "key 'temperature': unknown key"),
+    ({"solver": "think"}, r"line \d+: solver: Input should be 'generate' or 'rank'"),
+    ({"temperature": "0.5"}, r"line \d+: temperature: unknown key \(allowed: subject"),
     ({"scorer": "judge"}, "scorer 'judge' needs a judge backend section"),
     ({"select": "{instance_ids: ids.txt}"}, "ids.txt.*file not found"),
     ({"battery": "missing.csv"}, "missing.csv: file not found"),

@@ -6,8 +6,7 @@ from pathlib import Path
 from pydantic import Field
 
 from ..backends.config import BackendConfig
-from ..errors import InputError
-from ..yamlio import load_yaml, validate_located
+from ..yamlio import load_config
 
 
 class AnnotatorConfig(BackendConfig):
@@ -19,12 +18,4 @@ class AnnotatorConfig(BackendConfig):
 
 def load_annotator(path: str | Path) -> AnnotatorConfig:
     """Read and validate an annotator YAML; errors name the file, line and key."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise InputError(f"cannot read annotator config: {err.strerror}", source=path) from err
-    data, lines = load_yaml(text, path)
-    if not isinstance(data, dict):
-        raise InputError("an annotator config must be a mapping of keys (name, backend, model, ...)", source=path)
-    return validate_located(AnnotatorConfig, data, lines, path)
+    return load_config(AnnotatorConfig, path)

