@@ -16,6 +16,8 @@ from ..report import REPORT_HTML, write_comparison
 from ..scales import SCALE_NAMES
 
 console = Console()
+#: Below this many instances on a scale the curve rests on too little evidence; the table marks it.
+FEW_INSTANCES = 30
 
 
 def _fmt(value: float) -> str:
@@ -24,7 +26,8 @@ def _fmt(value: float) -> str:
 
 def profile_table(results: list[ProfileResult]) -> Table:
     """Scales down the side, one column per subject: ability [95 % interval] (n)."""
-    table = Table(title="Ability profile" + ("s" if len(results) > 1 else ""), header_style="bold")
+    table = Table(title="Ability profile" + ("s" if len(results) > 1 else ""), header_style="bold",
+                  caption=f"ability [95 % bootstrap interval] (n instances); * fewer than {FEW_INSTANCES} instances")
     table.add_column("scale")
     table.add_column("name", style="dim")
     for result in results:
@@ -35,7 +38,8 @@ def profile_table(results: list[ProfileResult]) -> Table:
         for frame in indexed:
             row = frame.loc[scale]
             interval = f" [{_fmt(row['ci_low'])}, {_fmt(row['ci_high'])}]" if np.isfinite(row["ci_low"]) else ""
-            cells.append(f"[bold]{_fmt(row['ability'])}[/]{interval} [dim](n={int(row['n'])})[/]")
+            few = " [yellow]*[/]" if 0 < row["n"] < FEW_INSTANCES else ""
+            cells.append(f"[bold]{_fmt(row['ability'])}[/]{interval} [dim](n={int(row['n'])})[/]{few}")
         table.add_row(scale, SCALE_NAMES[scale], *cells)
     return table
 
