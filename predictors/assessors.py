@@ -19,6 +19,10 @@ from .embeddings import DEFAULT_MODEL, embed_texts
 from .features import DEMAND_FEATURES, TEXT_COLUMN, binary_target, check_features, demand_features, require_table, texts
 
 
+#: Inverse L2 strength of the logistic classifier on embeddings (chosen on held-out folds, see README).
+EMBEDDING_C = 0.001
+
+
 class TabularAssessor(ClassifierMixin, BaseEstimator):
     """Shared fit/predict: build a feature matrix from ``X`` and hand it to the chosen classifier."""
 
@@ -30,7 +34,7 @@ class TabularAssessor(ClassifierMixin, BaseEstimator):
         who = type(self).__name__
         require_table(X, who)
         target = binary_target(y, len(X), who)
-        model = make_classifier(self.classifier, self.random_state, self.n_jobs)
+        model = make_classifier(self.classifier, self.random_state, self.n_jobs, self.C)
         model.fit(self._features(X), target)
         self.model_ = model
         self.classes_ = np.array([0, 1])
@@ -50,13 +54,14 @@ class DemandAssessor(TabularAssessor):
     """Success from the demand levels (18 scales + UG by default).
 
     ``classifier``: ``forest`` (the published protocol: 100 trees, ``min_samples_split=50``, entropy),
-    ``xgboost`` or ``logistic``.
+    ``xgboost`` or ``logistic`` (inverse L2 strength ``C``).
     """
 
     def __init__(self, classifier: str = "forest", features: Sequence[str] = DEMAND_FEATURES,
-                 random_state: int | None = 0, n_jobs: int | None = None) -> None:
+                 C: float = 1.0, random_state: int | None = 0, n_jobs: int | None = None) -> None:
         self.classifier = classifier
         self.features = features
+        self.C = C
         self.random_state = random_state
         self.n_jobs = n_jobs
 
@@ -68,9 +73,10 @@ class EmbeddingAssessor(TabularAssessor):
     """Success from MiniLM sentence embeddings of the instance text (cached on disk)."""
 
     def __init__(self, classifier: str = "logistic", model: str = DEFAULT_MODEL, text_column: str = TEXT_COLUMN,
-                 cache_dir: str | None = None, allow_download: bool = False, random_state: int | None = 0,
-                 n_jobs: int | None = None) -> None:
+                 cache_dir: str | None = None, allow_download: bool = False, C: float = EMBEDDING_C,
+                 random_state: int | None = 0, n_jobs: int | None = None) -> None:
         self.classifier = classifier
+        self.C = C
         self.model = model
         self.text_column = text_column
         self.cache_dir = cache_dir
@@ -95,8 +101,9 @@ class CombinedAssessor(EmbeddingAssessor):
 
     def __init__(self, classifier: str = "logistic", features: Sequence[str] = DEMAND_FEATURES,
                  model: str = DEFAULT_MODEL, text_column: str = TEXT_COLUMN, cache_dir: str | None = None,
-                 allow_download: bool = False, random_state: int | None = 0, n_jobs: int | None = None) -> None:
-        super().__init__(classifier, model, text_column, cache_dir, allow_download, random_state, n_jobs)
+                 allow_download: bool = False, C: float = EMBEDDING_C, random_state: int | None = 0,
+                 n_jobs: int | None = None) -> None:
+        super().__init__(classifier, model, text_column, cache_dir, allow_download, C, random_state, n_jobs)
         self.features = features
 
     def _features(self, X: pd.DataFrame) -> np.ndarray:

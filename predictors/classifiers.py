@@ -12,11 +12,12 @@ from assess.errors import InputError
 CLASSIFIERS: tuple[str, ...] = ("forest", "xgboost", "logistic")
 
 
-def make_classifier(kind: str, random_state: int | None = 0, n_jobs: int | None = None):
+def make_classifier(kind: str, random_state: int | None = 0, n_jobs: int | None = None, C: float = 1.0):
     """A fresh, unfitted classifier of ``kind``.
 
     ``forest`` follows the published assessor protocol (100 trees, ``min_samples_split=50``, entropy);
-    ``logistic`` standardises features first so embeddings and levels share one scale.
+    ``logistic`` standardises features first so embeddings and levels share one scale; ``C`` is its
+    inverse L2 strength (hundreds of embedding dimensions need a small one).
     """
     if kind == "forest":
         return RandomForestClassifier(n_estimators=100, min_samples_split=50, criterion="entropy",
@@ -24,8 +25,8 @@ def make_classifier(kind: str, random_state: int | None = 0, n_jobs: int | None 
     if kind == "xgboost":
         return XGBClassifier(n_estimators=200, max_depth=4, learning_rate=0.1, subsample=0.9,
                              colsample_bytree=0.8, eval_metric="logloss", random_state=random_state,
-                             n_jobs=n_jobs, tree_method="hist")
+                             n_jobs=n_jobs or 1, tree_method="hist")  # None means 1, as in scikit-learn
     if kind == "logistic":
         return Pipeline([("scale", StandardScaler()),
-                         ("logistic", LogisticRegression(C=1.0, max_iter=2000))])
+                         ("logistic", LogisticRegression(C=C, max_iter=2000))])
     raise InputError(f"unknown classifier {kind!r}; choose one of {', '.join(CLASSIFIERS)}")

@@ -164,8 +164,9 @@ def evaluate(assessor, battery: pd.DataFrame, outcomes: pd.DataFrame, *,
     jobs, skipped = [], []
     for protocol in protocols:
         if protocol == "new_subject":
+            chosen_outcomes = outcomes[outcomes["subject"].astype(str).isin(chosen)]
             jobs += [delayed(_run_new_subject)(assessor, *job) for job in
-                     _new_subject_jobs(assessor, data, battery, outcomes, chosen, seeds, n_splits, profile_fn)]
+                     _new_subject_jobs(assessor, data, battery, chosen_outcomes, chosen, seeds, n_splits, profile_fn)]
             continue
         for subject in chosen:
             try:

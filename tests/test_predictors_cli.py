@@ -72,3 +72,16 @@ def test_cli_errors_name_the_problem(tmp_path, capsys):
     assert "not a saved assessor" in capsys.readouterr().err
     assert main(["evaluate", str(tmp_path / "e"), "--outcomes", str(outcomes)]) == 2
     assert "give --battery and --outcomes" in capsys.readouterr().err
+
+
+def test_fit_multisubject_estimates_profiles_and_predicts_known_subjects(tmp_path):
+    battery, outcomes = _files(tmp_path)
+    model = tmp_path / "multi"
+    assert main(["fit", str(model), "--battery", str(battery), "--outcomes", str(outcomes),
+                 "--assessor", "multisubject"]) == 0
+    metadata = json.loads((model / "metadata.json").read_text())
+    assert set(metadata["state"]["profiles"]) == set(ABILITIES)
+    weak, strong = (tmp_path / "weak.csv", tmp_path / "strong.csv")
+    for name, out in (("weak", weak), ("strong", strong)):
+        assert main(["predict", str(model), "--battery", str(battery), "--subject", name, "-o", str(out)]) == 0
+    assert pd.read_csv(strong)["p_success"].mean() > pd.read_csv(weak)["p_success"].mean()

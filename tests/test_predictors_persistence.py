@@ -95,14 +95,14 @@ def _edit_metadata(folder, **changes):
 
 def test_version_mismatch_and_foreign_files_are_clear_errors(data, tmp_path):
     battery, _, y = data
-    folder = save(DemandAssessor(classifier="xgboost").fit(battery, y), tmp_path / "m")
+    folder = save(DemandAssessor(classifier="logistic").fit(battery, y), tmp_path / "m")
     _edit_metadata(folder, format_version=FORMAT_VERSION + 1)
     with pytest.raises(InputError, match=f"version mismatch: saved with format {FORMAT_VERSION + 1}"):
         load(folder)
     _edit_metadata(folder, format_version=FORMAT_VERSION, library_version="0.0.1")
     with pytest.raises(InputError, match="by assess 0.0.1"):
         load(folder)
-    folder = save(DemandAssessor(classifier="xgboost").fit(battery, y), tmp_path / "m")
+    folder = save(DemandAssessor(classifier="logistic").fit(battery, y), tmp_path / "m")
     _edit_metadata(folder, **{"class": "subprocess.Popen"})
     with pytest.raises(InputError, match="unknown assessor class 'subprocess.Popen'"):
         load(folder)
