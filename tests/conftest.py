@@ -28,15 +28,20 @@ def synthetic_battery(n: int = 600, seed: int = 0) -> pd.DataFrame:
     return df
 
 
-def synthetic_outcomes(battery: pd.DataFrame, subjects: dict[str, float], seed: int = 0) -> pd.DataFrame:
-    """Outcomes whose success falls with the instance's highest demand; ``subjects`` maps name → 50 % level."""
+def synthetic_outcomes(battery: pd.DataFrame, subjects: dict[str, float], seed: int = 0,
+                       demand: np.ndarray | None = None) -> pd.DataFrame:
+    """Outcomes with P(success) = sigmoid(2 (midpoint - demand)); ``subjects`` maps name → midpoint.
+
+    ``demand`` per instance defaults to its highest level over the 18 scales.
+    """
     rng = np.random.default_rng(seed)
-    top = battery[list(SCALES)].max(axis=1).to_numpy()
+    if demand is None:
+        demand = battery[list(SCALES)].max(axis=1).to_numpy()
     frames = []
     for name, midpoint in subjects.items():
-        p = 1 / (1 + np.exp(-2.0 * (midpoint - top)))
+        p = 1 / (1 + np.exp(-2.0 * (midpoint - demand)))
         frames.append(pd.DataFrame({"subject": name, "instance_id": battery["instance_id"],
-                                    "correct": (rng.random(len(top)) < p).astype(int)}))
+                                    "correct": (rng.random(len(demand)) < p).astype(int)}))
     return pd.concat(frames, ignore_index=True)
 
 

@@ -6,6 +6,7 @@ import pandas as pd
 
 from assess.battery import validate_battery, validate_outcomes
 from assess.scales import SCALES, UG
+from conftest import synthetic_outcomes as outcomes_by_demand
 
 WORDS = {0: "trivial", 1: "easy", 2: "plain", 3: "tricky", 4: "hard", 5: "brutal"}
 
@@ -27,14 +28,8 @@ def synthetic_battery(n: int = 240, seed: int = 0) -> pd.DataFrame:
 
 def synthetic_outcomes(battery: pd.DataFrame, abilities: dict[str, float], seed: int = 0) -> pd.DataFrame:
     """Outcomes where P(success) = sigmoid(2·(ability − mean demand))."""
-    rng = np.random.default_rng(seed)
     demand = battery[list(SCALES)].mean(axis=1).to_numpy()
-    rows = []
-    for subject, ability in abilities.items():
-        p = 1 / (1 + np.exp(-2.0 * (ability - demand)))
-        rows.append(pd.DataFrame({"subject": subject, "instance_id": battery["instance_id"],
-                                  "correct": (rng.random(len(battery)) < p).astype(int)}))
-    return validate_outcomes(pd.concat(rows, ignore_index=True), "<synthetic>", battery)
+    return validate_outcomes(outcomes_by_demand(battery, abilities, seed, demand), "<synthetic>", battery)
 
 
 def profiles_for(abilities: dict[str, float]) -> dict[str, dict[str, float]]:
