@@ -13,6 +13,8 @@ import pandas as pd  # noqa: E402
 from .abilities import ANCHOR_LEVEL  # noqa: E402
 
 CURVE_RANGE = 8.0
+#: Below this many instances on a scale the curve rests on too little evidence; plots and tables mark it.
+FEW_INSTANCES = 30
 
 
 def radar(profiles: Mapping[str, pd.DataFrame], title: str = "Ability profile") -> plt.Figure:
@@ -27,14 +29,17 @@ def radar(profiles: Mapping[str, pd.DataFrame], title: str = "Ability profile") 
         table = table.set_index("scale").loc[scales]
         values = table["ability"].to_numpy(dtype=float)
         top = max(top, float(np.nanmax(np.append(table["ci_high"].to_numpy(dtype=float), values))))
-        line, = ax.plot(closed, np.append(values, values[0]), marker="o", label=name)
+        line, = ax.plot(closed, np.append(values, values[0]), label=name)
+        few = table["n"].to_numpy() < FEW_INSTANCES
+        ax.scatter(angles[~few], values[~few], color=line.get_color(), zorder=3)
+        ax.scatter(angles[few], values[few], facecolors="white", edgecolors=line.get_color(), zorder=3)
         low, high = table["ci_low"].to_numpy(dtype=float), table["ci_high"].to_numpy(dtype=float)
         if np.isfinite(low).any():
             ax.fill_between(closed, np.append(low, low[0]), np.append(high, high[0]), color=line.get_color(), alpha=0.15)
     ax.set_xticks(angles, scales)
     ax.set_ylim(0, np.ceil(top))
-    ax.set_title(title, pad=20)
-    ax.legend(loc="upper right", bbox_to_anchor=(1.25, 1.1), fontsize="small")
+    ax.set_title(f"{title}\n(hollow: fewer than {FEW_INSTANCES} instances)", pad=24)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06), fontsize="small", ncol=2)
     fig.tight_layout()
     return fig
 

@@ -11,13 +11,12 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..config import load_profile_config
+from ..plots import FEW_INSTANCES
 from ..profile import ProfileResult, run_profile
 from ..report import REPORT_HTML, write_comparison
 from ..scales import SCALE_NAMES
 
 console = Console()
-#: Below this many instances on a scale the curve rests on too little evidence; the table marks it.
-FEW_INSTANCES = 30
 
 
 def _fmt(value: float) -> str:
