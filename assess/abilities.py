@@ -21,6 +21,7 @@ batched Newton iteration on arrays — no Python loop over fits.
 """
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,13 +50,23 @@ def dominant_mask(demands: np.ndarray) -> np.ndarray:
         return ~np.isnan(demands) & (demands >= top)
 
 
+def level_bins(levels: np.ndarray) -> np.ndarray:
+    """Integer level bin of each level; halves go up (2.5 → 3), unlike numpy's round-half-to-even."""
+    return np.floor(np.asarray(levels, dtype=float) + 0.5)
+
+
+def subject_seed(seed: int, subject: str) -> int:
+    """A bootstrap seed per subject that does not depend on which other subjects are profiled with it."""
+    return (seed * 1_000_003 + zlib.crc32(subject.encode("utf-8"))) % 2**32
+
+
 def balancing_weights(counts: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-instance weights (K, J) ``M / max(n_bin, 100)`` and the full-bin mass ``M`` (K,).
 
-    Cells are grouped into integer level bins (``rint(levels)``); ``M`` is the largest bin's size,
+    Cells are grouped into integer level bins (:func:`level_bins`); ``M`` is the largest bin's size,
     at least 100.
     """
-    bins = np.rint(levels)
+    bins = level_bins(levels)
     bin_ids = np.unique(bins)
     per_bin = np.stack([counts[:, bins == b].sum(axis=1) for b in bin_ids], axis=1)  # (K, B)
     full_bin = np.maximum(per_bin.max(axis=1, initial=0), MIN_FULL_BIN)  # (K,)
@@ -209,12 +220,13 @@ def profiles(
     mask_all = dominant_mask(all_demands) if dominant_only else ~np.isnan(all_demands)
     columns = [SCALES.index(s) for s in scales]
     rows, points = [], []
-    for k, subject in enumerate(subjects):
+    for subject in subjects:
         mine = outcomes[outcomes["subject"] == subject]
         position = index.get_indexer(mine["instance_id"])
         position, correct = position[position >= 0], mine["correct"].to_numpy()[position >= 0]
         fit = profile_subject(all_demands[position][:, columns], correct, scales=scales,
-                              mask=mask_all[position][:, columns], bootstrap=bootstrap, seed=seed + k)
+                              mask=mask_all[position][:, columns], bootstrap=bootstrap,
+                              seed=subject_seed(seed, subject))
         rows.append(pd.DataFrame({"subject": subject, "scale": list(scales), "ability": fit["ability"],
                                   "ci_low": fit["ci_low"], "ci_high": fit["ci_high"], "n": fit["n"],
                                   "intercept": fit["intercept"], "slope": fit["slope"]}))

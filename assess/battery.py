@@ -114,17 +114,22 @@ _TRUE = {"1", "1.0", "true", "t", "yes", "y"}
 _FALSE = {"0", "0.0", "false", "f", "no", "n"}
 
 
+def parse_binary(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """0/1 ints for correctness values (1/0, true/false, yes/no, booleans) and a mask of the unreadable ones."""
+    text = values.astype(str).str.strip().str.lower()
+    ok_true, ok_false = text.isin(_TRUE), text.isin(_FALSE)
+    return ok_true.astype(int), ~(ok_true | ok_false)
+
+
 def _binary(df: pd.DataFrame, source: str | Path) -> pd.Series:
     """Map the ``correct`` column to int 0/1, rejecting anything else with its row."""
-    text = df["correct"].astype(str).str.strip().str.lower()
-    ok_true, ok_false = text.isin(_TRUE), text.isin(_FALSE)
-    bad = ~(ok_true | ok_false)
+    parsed, bad = parse_binary(df["correct"])
     if bad.any():
         row = _first_rows(bad)[0]
         value = df["correct"].iloc[row]
         raise InputError(f"correct must be 0 or 1, got {getattr(value, 'item', lambda: value)()!r}", source=source,
                          row=row + 1, instance_id=str(df["instance_id"].iloc[row]), column="correct")
-    return ok_true.astype(int)
+    return parsed
 
 
 def join(battery: pd.DataFrame, outcomes: pd.DataFrame, subject: str | None = None) -> pd.DataFrame:

@@ -40,6 +40,11 @@ class ProfileConfig(BaseModel):
     @field_validator("scales")
     @classmethod
     def _known_scales(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("give at least one scale, or leave the key out for all 18")
+        repeated = sorted({code for code in value if value.count(code) > 1})
+        if repeated:
+            raise ValueError(f"scale(s) listed more than once: {', '.join(repeated)}")
         return check_scale_codes(value, allow_ug=False)
 
     def resolve(self, base: Path) -> "ProfileConfig":

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import __version__
+from . import __version__, abilities
 from .abilities import profiles
 from .battery import validate_outcomes
 from .config import SAMPLE, ProfileConfig
@@ -56,24 +56,26 @@ def _read_battery(path: str, mapping: tuple[tuple[str, str], ...], _version: tup
     return _sample()[0] if path == SAMPLE else read_battery(path, dict(mapping))
 
 
-def _outcomes(path: str, layout: str, battery_path: str, mapping: tuple[tuple[str, str], ...]) -> pd.DataFrame:
-    return _read_outcomes(path, layout, battery_path, mapping, _version_of(path), _version_of(battery_path))
+def _outcomes(path: str, layout: str, battery_path: str, mapping: tuple[tuple[str, str], ...],
+              subject: str) -> pd.DataFrame:
+    return _read_outcomes(path, layout, battery_path, mapping, subject, _version_of(path), _version_of(battery_path))
 
 
 @lru_cache(maxsize=4)
-def _read_outcomes(path: str, layout: str, battery_path: str, mapping: tuple[tuple[str, str], ...],
+def _read_outcomes(path: str, layout: str, battery_path: str, mapping: tuple[tuple[str, str], ...], subject: str,
                    *_versions: tuple | None) -> pd.DataFrame:
+    """Outcomes of a config; a per-subject file (``instance_id, correct``) is the config's subject."""
     battery = _battery(battery_path, mapping)
     if path == SAMPLE:
         return validate_outcomes(_sample()[1], "bundled sample outcomes", battery)
-    return read_outcomes(path, layout=layout, battery=battery)
+    return read_outcomes(path, layout=layout, battery=battery, subject=subject)
 
 
 def load_inputs(config: ProfileConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The config's battery (filtered) and the subject's outcomes on it."""
     mapping = tuple(sorted(config.battery_mapping.items()))
     battery = _battery(config.battery, mapping)
-    outcomes = _outcomes(config.outcomes, config.outcomes_layout, config.battery, mapping)
+    outcomes = _outcomes(config.outcomes, config.outcomes_layout, config.battery, mapping, config.subject)
     battery = _filter(battery, "benchmark", config.filters.benchmarks, "filters.benchmarks")
     battery = _filter(battery, "task", config.filters.tasks, "filters.tasks")
     subjects = outcomes["subject"].unique()
@@ -95,9 +97,10 @@ def _filter(battery: pd.DataFrame, column: str, wanted: list[str], key: str) -> 
 
 
 def fingerprint(config: ProfileConfig) -> str:
-    """Hash of everything the outputs depend on: config, input files' contents, library version."""
+    """Hash of everything the outputs depend on: config, input files' contents, library version and method code."""
     digest = hashlib.sha256(config.model_dump_json().encode())
     digest.update(__version__.encode())
+    digest.update(Path(abilities.__file__).read_bytes())
     for path in _input_files(config):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())

@@ -12,9 +12,10 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from .battery import BATTERY_COLUMNS, validate_battery, validate_outcomes
+from .battery import BATTERY_COLUMNS, parse_binary, validate_battery, validate_outcomes
 from .errors import InputError
 
 SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
@@ -116,7 +117,7 @@ def read_outcomes(
     elif layout == "per-subject":
         df = df.assign(subject=subject or path.stem)
     elif layout == "wide":
-        df = _melt_wide(df, path)
+        df = _melt_wide(df, path, battery)
     else:
         raise InputError(f"unknown outcome layout {layout!r}; use long, per-subject or wide", source=path)
     return validate_outcomes(df, path, battery)
@@ -128,7 +129,21 @@ def _guess_layout(df: pd.DataFrame) -> str:
     return "wide"
 
 
-def _melt_wide(df: pd.DataFrame, path: Path) -> pd.DataFrame:
+def _melt_wide(df: pd.DataFrame, path: Path, battery: pd.DataFrame | None) -> pd.DataFrame:
+    """One row per (subject, instance) from a subject-by-instance matrix; bad cells named by file row and column."""
     alias = next((a for a in SUBJECT_ALIASES if a in df.columns), df.columns[0])
+    cells = df.drop(columns=[alias])
+    if battery is not None:
+        unknown = [c for c in cells.columns if c not in set(battery["instance_id"])]
+        if unknown:
+            raise InputError(f"instance column not in the battery ({len(unknown)} such columns)", source=path,
+                             column=str(unknown[0]))
+    for column in cells.columns:
+        present = cells[column].notna()
+        _, bad = parse_binary(cells.loc[present, column])
+        if bad.any():
+            row = int(np.flatnonzero(present.to_numpy())[np.flatnonzero(bad.to_numpy())[0]])
+            raise InputError(f"correct must be 0 or 1, got {cells[column].iloc[row]!r} for subject "
+                             f"{df[alias].iloc[row]!r}", source=path, row=row + 1, column=str(column))
     long = df.melt(id_vars=[alias], var_name="instance_id", value_name="correct").rename(columns={alias: "subject"})
     return long[long["correct"].notna()].reset_index(drop=True)

@@ -15,7 +15,7 @@ def reference_ability(levels: np.ndarray, correct: np.ndarray) -> float:
     """Expanded rows with balancing weights and the level-20 anchor, sklearn's fit, numeric integration."""
     if len(levels) == 0:
         return float("nan")
-    bins = np.rint(levels).astype(int)
+    bins = np.floor(levels + 0.5).astype(int)  # halves round up, as the method states
     counts = np.bincount(bins, minlength=6)
     full = max(counts.max(), 100)
     weights = full / np.maximum(counts[bins], 100)

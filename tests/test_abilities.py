@@ -91,3 +91,18 @@ def test_subject_failing_everything_has_ability_zero():
     table = ability_table(battery, outcomes, scales=("QLq",), dominant_only=False, bootstrap=20)
     assert table["ability"].iloc[0] == pytest.approx(0, abs=1e-6)
     assert table["ci_high"].iloc[0] == pytest.approx(0, abs=1e-6)
+
+
+def test_half_levels_round_up_into_bins():
+    """Levels 0.5, 1.5, 2.5, 3.5 fall in bins 1, 2, 3, 4: equal bins, equal weights (no round-half-to-even)."""
+    from assess.abilities import balancing_weights
+
+    levels = np.array([0.5, 1.5, 2.5, 3.5])
+    weights, full = balancing_weights(np.full((1, 4), 50.0), levels)
+    assert weights.tolist() == [[1.0, 1.0, 1.0, 1.0]] and full.tolist() == [100.0]
+
+
+def test_bootstrap_interval_of_a_subject_does_not_depend_on_the_others(battery, outcomes):
+    both = ability_table(battery, outcomes, ["strong", "weak"], bootstrap=50, seed=3).set_index(["subject", "scale"])
+    alone = ability_table(battery, outcomes, ["weak"], bootstrap=50, seed=3).set_index(["subject", "scale"])
+    pd.testing.assert_frame_equal(both.loc[["weak"]], alone)

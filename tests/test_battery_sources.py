@@ -142,3 +142,12 @@ def test_duplicate_outcomes(tmp_path):
     (tmp_path / "o.csv").write_text("subject,instance_id,correct\nm,a,1\nm,a,0\n")
     with pytest.raises(InputError, match=r"row 2, instance 'a'.*duplicate outcome for subject 'm'"):
         read_outcomes(tmp_path / "o.csv")
+
+
+def test_wide_matrix_errors_name_the_file_row_and_instance_column(tmp_path, battery):
+    (tmp_path / "wide.csv").write_text("model,toy/1,toy/2\nm1,1,0\nm2,1,maybe\n")
+    with pytest.raises(InputError, match=r"wide\.csv: row 2, column 'toy/2': correct must be 0 or 1, got 'maybe' for subject 'm2'"):
+        read_outcomes(tmp_path / "wide.csv", battery=battery)
+    (tmp_path / "wide.csv").write_text("model,toy/1,ghost/3\nm1,1,0\n")
+    with pytest.raises(InputError, match=r"wide\.csv: column 'ghost/3': instance column not in the battery \(1 such columns\)"):
+        read_outcomes(tmp_path / "wide.csv", battery=battery)

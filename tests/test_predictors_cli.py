@@ -85,3 +85,32 @@ def test_fit_multisubject_estimates_profiles_and_predicts_known_subjects(tmp_pat
     for name, out in (("weak", weak), ("strong", strong)):
         assert main(["predict", str(model), "--battery", str(battery), "--subject", name, "-o", str(out)]) == 0
     assert pd.read_csv(strong)["p_success"].mean() > pd.read_csv(weak)["p_success"].mean()
+
+
+def test_multisubject_predict_reads_the_files_assess_profile_writes(tmp_path):
+    """A new model profiled with `assess profile` gets predictions from its abilities.json or abilities.csv."""
+    battery, outcomes = _files(tmp_path)
+    model = tmp_path / "multi"
+    assert main(["fit", str(model), "--battery", str(battery), "--outcomes", str(outcomes),
+                 "--assessor", "multisubject"]) == 0
+    profile_dir = tmp_path / "profile"
+    (tmp_path / "model.yaml").write_text(f"subject: strong\nbattery: {battery}\noutcomes: {outcomes}\n"
+                                         f"output_dir: {profile_dir}\nbootstrap: 0\n")
+    assert main(["profile", str(tmp_path / "model.yaml")]) == 0
+    results = []
+    for name in ("abilities.json", "abilities.csv"):
+        out = tmp_path / f"p_{name}.csv"
+        assert main(["predict", str(model), "--battery", str(battery), "--subject", "newcomer",
+                     "--profile", str(profile_dir / name), "-o", str(out)]) == 0
+        predictions = pd.read_csv(out)
+        assert predictions["subject"].eq("newcomer").all() and predictions["p_success"].between(0, 1).all()
+        results.append(predictions["p_success"].to_numpy())
+    assert (results[0] == results[1]).all()
+
+
+def test_fit_on_a_per_subject_outcome_file_uses_the_given_subject(tmp_path):
+    battery, outcomes = _files(tmp_path)
+    run = pd.read_csv(outcomes).query("subject == 'weak'").drop(columns="subject")
+    run.to_csv(tmp_path / "run_2024.csv", index=False)
+    assert main(["fit", str(tmp_path / "model"), "--battery", str(battery), "--outcomes", str(tmp_path / "run_2024.csv"),
+                 "--subject", "weak", "--classifier", "logistic"]) == 0

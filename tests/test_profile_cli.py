@@ -85,6 +85,8 @@ def test_filters_restrict_the_battery(workspace):
 @pytest.mark.parametrize("overrides, message", [
     ({"subject": "nobody"}, r"key 'subject': 'nobody' has no outcomes"),
     ({"scales": ["QLq", "XYZ"]}, r"model\.yaml: line \d+: scales: unknown scale code\(s\) 'XYZ'"),
+    ({"scales": []}, r"model\.yaml: line \d+: scales: give at least one scale, or leave the key out for all 18"),
+    ({"scales": ["QLq", "KNn", "QLq"]}, r"model\.yaml: line \d+: scales: scale\(s\) listed more than once: QLq"),
     ({"bootstrap": -1}, r"model\.yaml: line \d+: bootstrap: Input should be greater than or equal to 0"),
     ({"colour": "red"}, r"model\.yaml: line \d+: colour: unknown key \(allowed: subject, battery"),
     ({"filters": {"benchmarks": ["nope"]}}, r"key 'filters\.benchmarks': unknown benchmark\(s\) nope; known: bench_a, bench_b"),
@@ -125,3 +127,11 @@ def test_unannotated_items_count_as_instances_but_not_as_evidence(workspace, bat
     data = json.loads((workspace / "out" / "abilities.json").read_text())
     assert data["n_instances"] == 600 and data["n_annotated"] == 500
     assert sum(scale["n"] for scale in data["scales"].values()) >= 500
+
+
+def test_per_subject_outcome_file_takes_the_configured_subject(workspace, outcomes):
+    per_subject = outcomes[outcomes["subject"] == "weak"].drop(columns="subject")
+    per_subject.to_csv(workspace / "weak_run.csv", index=False)
+    assert main(["profile", str(write_config(workspace, subject="weak", outcomes="weak_run.csv", bootstrap=0))]) == 0
+    data = json.loads((workspace / "out" / "abilities.json").read_text())
+    assert data["subject"] == "weak" and data["n_instances"] == 600

@@ -19,8 +19,12 @@ console = Console(stderr=True)
 ASSESSOR_HELP = "demand, embedding, combined, finetune or multisubject."
 
 
-def _read_data(battery: Path | None, outcomes: Path | None, sample: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The battery and outcomes from files, or the bundled sample (annotated items only)."""
+def _read_data(battery: Path | None, outcomes: Path | None, sample: bool,
+               subject: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The battery and outcomes from files, or the bundled sample (annotated items only).
+
+    ``subject`` names the outcomes of a per-subject file (``instance_id, correct``).
+    """
     if sample:
         if battery or outcomes:
             raise InputError("give either --sample or --battery/--outcomes, not both")
@@ -32,7 +36,7 @@ def _read_data(battery: Path | None, outcomes: Path | None, sample: bool) -> tup
     from ..sources import read_battery, read_outcomes
 
     table = read_battery(battery)
-    return table, read_outcomes(outcomes, battery=table)
+    return table, read_outcomes(outcomes, subject=subject, battery=table)
 
 
 def write_table(frame: pd.DataFrame, target: Path) -> Path:
@@ -45,7 +49,11 @@ def write_table(frame: pd.DataFrame, target: Path) -> Path:
 
 
 def read_profile(path: Path, subject: str) -> dict[str, dict[str, float]]:
-    """A subject's ability profile from JSON ({scale: ability} or {subject: {scale: ability}}) or an ability table."""
+    """A subject's ability profile, named ``subject``, from what ``assess profile`` writes.
+
+    Accepted: its ``abilities.json`` or ``abilities.csv``; an ability table with a ``subject`` column;
+    JSON as ``{scale: ability}`` or ``{subject: {scale: ability}}``.
+    """
     from predictors.multisubject import profiles_from_table
 
     if path.suffix.lower() == ".json":
@@ -55,15 +63,21 @@ def read_profile(path: Path, subject: str) -> dict[str, dict[str, float]]:
             raise InputError(f"unreadable profile JSON ({err})", source=path) from None
         if not isinstance(data, dict):
             raise InputError("profile JSON must be an object", source=path)
+        if isinstance(data.get("scales"), dict):  # abilities.json of `assess profile`
+            data = {code: entry.get("ability") if isinstance(entry, dict) else entry
+                    for code, entry in data["scales"].items()}
         profiles = data if all(isinstance(v, dict) for v in data.values()) else {subject: data}
     else:
         from ..sources import read_table
 
-        profiles = profiles_from_table(read_table(path))
+        table = read_table(path)
+        if "subject" not in table.columns and {"scale", "ability"} <= set(table.columns):
+            table = table.assign(subject=subject)  # abilities.csv of `assess profile`
+        profiles = profiles_from_table(table)
     if subject not in profiles:
         raise InputError(f"no profile for subject {subject!r} (has: {', '.join(map(str, profiles))})", source=path)
     try:
-        return {subject: {str(k): float(v) for k, v in profiles[subject].items()}}
+        return {subject: {str(k): float("nan") if v is None else float(v) for k, v in profiles[subject].items()}}
     except (TypeError, ValueError) as err:
         raise InputError(f"ability values must be numbers ({err})", source=path) from None
 
@@ -82,7 +96,7 @@ def fit(
     from assess.battery import join
     from predictors import ability_profiles, make_assessor, save
 
-    table, results = _read_data(battery, outcomes, sample)
+    table, results = _read_data(battery, outcomes, sample, subject)
     model = make_assessor(assessor, classifier=classifier, base_model=base_model)
     if assessor == "multisubject":
         model.set_params(profiles=ability_profiles(table, results))
