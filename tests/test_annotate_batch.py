@@ -8,35 +8,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from annotate_fixtures import batch_annotator, write_battery
+from annotate_fixtures import batch_cli, export_batch, json_answer, workspace, write_results  # noqa: F401 (fixture)
 from assess.cli import main
-
-SCALES = "QLq,QLl,UG"
-
-
-def _cli(tmp_path, *extra: str) -> int:
-    return main(["annotate", str(tmp_path / "battery.csv"), "--annotator", str(tmp_path / "batch.yaml"),
-                 "--scales", SCALES, "--mode", "all-scales", "--cache", str(tmp_path / "cache.sqlite"), *extra])
-
-
-def _export(tmp_path, name: str = "requests.jsonl") -> list[dict]:
-    assert _cli(tmp_path, "--export-requests", str(tmp_path / name)) == 0
-    return [json.loads(line) for line in (tmp_path / name).read_text().splitlines()]
-
-
-def _answer(levels: dict) -> str:
-    return "Some reasoning.\n```json\n" + json.dumps({"reasoning": "brief", "levels": levels}) + "\n```"
-
-
-@pytest.fixture
-def workspace(tmp_path):
-    write_battery(tmp_path)
-    batch_annotator(tmp_path, repair_attempts=1)
-    return tmp_path
 
 
 def test_export_import_repair_and_write(workspace, capsys):
-    requests = _export(workspace)
+    requests = export_batch(workspace)
     assert len(requests) == 3
     first = requests[0]
     assert first["method"] == "POST" and first["url"] == "/v1/chat/completions"
@@ -46,52 +23,55 @@ def test_export_import_repair_and_write(workspace, capsys):
     ids = [r["custom_id"] for r in requests]
     assert len(set(ids)) == 3 and all(len(i) == 64 for i in ids)
     # export is deterministic: the same battery gives the same ids and bodies
-    assert _export(workspace, "again.jsonl") == requests
+    assert export_batch(workspace, "again.jsonl") == requests
 
+    message = {"role": "assistant", "content": json_answer({"QLq": 3, "QLl": 1, "UG": 99})}
     provider_line = {"id": "batch_req_1", "custom_id": ids[0], "error": None,
                      "response": {"status_code": 200, "request_id": "r1",
-                                  "body": {"choices": [{"message": {"role": "assistant",
-                                                                    "content": _answer({"QLq": 3, "QLl": 1, "UG": 99})}}],
+                                  "body": {"choices": [{"message": message}],
                                            "usage": {"prompt_tokens": 900, "completion_tokens": 40}}}}
-    hand_line = {"custom_id": ids[1], "content": _answer({"QLq": 0, "QLl": "2", "UG": "50%"})}
+    hand_line = {"custom_id": ids[1], "content": json_answer({"QLq": 0, "QLl": "2", "UG": "50%"})}
     garbage_line = {"custom_id": ids[2], "content": "I cannot decide."}
     results = workspace / "results.jsonl"
     results.write_text("\n".join(json.dumps(x) for x in (provider_line, hand_line, garbage_line)) + "\n")
     out = workspace / "annotated.csv"
-    assert _cli(workspace, "--import-results", str(results), "--out", str(out),
+    assert batch_cli(workspace, "--import-results", str(results), "--out", str(out),
                 "--failures", str(workspace / "failures.csv")) == 0
     table = pd.read_csv(out)
     assert table.loc[0, ["QLq", "QLl", "UG"]].tolist() == [3.0, 1.0, 99.0]
     assert table.loc[1, ["QLq", "QLl", "UG"]].tolist() == [0.0, 2.0, 50.0]
     assert all(math.isnan(v) for v in table.loc[2, ["QLq", "QLl", "UG"]])
     assert table["CEc"].isna().all()  # never asked: never defaulted
-    assert set(table["annotator"]) == {"batch-test"}
-    assert set(table["annotation_protocol"]) == {"all-scales/v1"}
-    assert table["rubric_hash"].str.len().eq(64).all()
+    # provenance on the answered rows; the failed row keeps its earlier (empty) provenance
+    assert table["annotator"].fillna("").tolist() == ["batch-test", "batch-test", ""]
+    assert table["annotation_protocol"].fillna("").tolist() == ["all-scales/v1", "all-scales/v1", ""]
+    assert table["rubric_hash"].fillna("").str.len().tolist() == [64, 64, 0]
     failed = pd.read_csv(workspace / "failures.csv")
     assert failed["instance_id"].tolist() == ["t/3"] and failed["raw_text"].tolist() == ["I cannot decide."]
     assert "no JSON object" in failed["error"][0]
-    assert "1 request(s) still need an answer" in capsys.readouterr().err
+    err = " ".join(capsys.readouterr().err.split())
+    assert "1 request(s) still need an answer" in err
+    assert "1 row(s) with no usable answer from this job kept their previous levels and provenance" in err
 
-    repair = _export(workspace, "repair.jsonl")
-    assert [r["custom_id"] for r in repair] == [ids[2]]
+    repair = export_batch(workspace, "repair.jsonl")
+    assert [r["custom_id"] for r in repair] == [f"{ids[2]}:r1"]
     messages = repair[0]["body"]["messages"]
     assert messages[2] == {"role": "assistant", "content": "I cannot decide."}
     assert "could not be used" in messages[3]["content"]
 
-    results.write_text(json.dumps({"custom_id": ids[2], "content": _answer({"QLq": 0, "QLl": 0, "UG": 1})}) + "\n")
-    assert _cli(workspace, "--import-results", str(results), "--out", str(out)) == 0
+    write_results(results, {f"{ids[2]}:r1": json_answer({"QLq": 0, "QLl": 0, "UG": 1})})
+    assert batch_cli(workspace, "--import-results", str(results), "--out", str(out)) == 0
     assert pd.read_csv(out).loc[2, ["QLq", "QLl", "UG"]].tolist() == [0.0, 0.0, 1.0]
-    assert _export(workspace, "none.jsonl") == []
+    assert export_batch(workspace, "none.jsonl") == []
 
 
 def test_exhausted_failure_stays_failed_until_retry(workspace):
-    ids = [r["custom_id"] for r in _export(workspace)]
-    for attempt in range(2):  # the first answer and its one repair are both unusable
-        (workspace / "r.jsonl").write_text(json.dumps({"custom_id": ids[0], "content": "Level: 9"}) + "\n")
-        assert _cli(workspace, "--import-results", str(workspace / "r.jsonl")) == 0
-    assert ids[0] not in [r["custom_id"] for r in _export(workspace)]
-    assert _cli(workspace, "--export-requests", str(workspace / "x.jsonl"), "--retry-failures") == 0
+    ids = [r["custom_id"] for r in export_batch(workspace)]
+    for prompt_id in (ids[0], f"{ids[0]}:r1"):  # the first answer and its one repair are both unusable
+        (workspace / "r.jsonl").write_text(json.dumps({"custom_id": prompt_id, "content": "Level: 9"}) + "\n")
+        assert batch_cli(workspace, "--import-results", str(workspace / "r.jsonl")) == 0
+    assert ids[0] not in [r["custom_id"] for r in export_batch(workspace)]
+    assert batch_cli(workspace, "--export-requests", str(workspace / "x.jsonl"), "--retry-failures") == 0
     assert ids[0] in (workspace / "x.jsonl").read_text()
 
 
@@ -102,32 +82,32 @@ def test_exhausted_failure_stays_failed_until_retry(workspace):
     ('{"custom_id": "a", "response": {"status_code": 200, "body": {}}}', "line 1: response.body has no choices"),
 ])
 def test_bad_results_lines_are_named(workspace, capsys, line, message):
-    _export(workspace)
+    export_batch(workspace)
     (workspace / "bad.jsonl").write_text(line + "\n")
-    assert _cli(workspace, "--import-results", str(workspace / "bad.jsonl")) == 2
+    assert batch_cli(workspace, "--import-results", str(workspace / "bad.jsonl")) == 2
     err = capsys.readouterr().err
     assert "bad.jsonl" in err and message in " ".join(err.split())
 
 
 def test_duplicate_custom_id_is_refused_before_anything_is_stored(workspace, capsys):
-    ids = [r["custom_id"] for r in _export(workspace)]
-    line = json.dumps({"custom_id": ids[0], "content": _answer({"QLq": 1, "QLl": 1, "UG": 10})})
+    ids = [r["custom_id"] for r in export_batch(workspace)]
+    line = json.dumps({"custom_id": ids[0], "content": json_answer({"QLq": 1, "QLl": 1, "UG": 10})})
     (workspace / "dup.jsonl").write_text(line + "\n" + line + "\n")
-    assert _cli(workspace, "--import-results", str(workspace / "dup.jsonl")) == 2
+    assert batch_cli(workspace, "--import-results", str(workspace / "dup.jsonl")) == 2
     assert "line 2: custom_id" in " ".join(capsys.readouterr().err.split())
-    assert len(_export(workspace)) == 3
+    assert len(export_batch(workspace)) == 3
 
 
 def test_provider_errors_are_left_unanswered(workspace):
-    ids = [r["custom_id"] for r in _export(workspace)]
+    ids = [r["custom_id"] for r in export_batch(workspace)]
     line = {"custom_id": ids[0], "response": {"status_code": 500, "body": {"error": "boom"}}}
     (workspace / "err.jsonl").write_text(json.dumps(line) + "\n")
-    assert _cli(workspace, "--import-results", str(workspace / "err.jsonl")) == 0
-    assert len(_export(workspace)) == 3
+    assert batch_cli(workspace, "--import-results", str(workspace / "err.jsonl")) == 0
+    assert len(export_batch(workspace)) == 3
 
 
 def test_live_run_refused_for_batch_annotator(workspace, capsys):
-    assert _cli(workspace, "--out", str(workspace / "o.csv")) == 2
+    assert batch_cli(workspace, "--out", str(workspace / "o.csv")) == 2
     assert "uses backend batch-file" in capsys.readouterr().err
 
 

@@ -1,9 +1,13 @@
 """Batch files: export pending requests as OpenAI Batch API JSONL; import results through the same parser.
 
-Export line (one per request still needing an answer; ``custom_id`` is the request's cache key)::
+Export line (one per request still needing an answer)::
 
     {"custom_id": "<64 hex>", "method": "POST", "url": "/v1/chat/completions",
      "body": {"model": ..., "messages": [...], "max_tokens": ..., "temperature": ..., "seed": ...}}
+
+``custom_id`` names the prompt, not only the request: the request's cache key for its first ask,
+``<key>:r<n>`` for its n-th repair. Import stores a line only when it answers the prompt pending
+now, so re-importing an old results file (providers hand back whole files) never counts as a repair.
 
 Accepted result lines (any order, a subset is fine)::
 
@@ -14,11 +18,14 @@ Accepted result lines (any order, a subset is fine)::
 
 Imported answers go through :func:`record_attempt` exactly like live ones: unparsable text is
 stored as a failure with its raw text, and the next export carries a repair prompt for it while
-repair attempts remain.
+repair attempts remain. Lines for requests already answered count as cache hits; lines answering
+any other prompt than the pending one (an older attempt, a repair never exported, a failure with
+no repairs left unless ``retry_failures``) are ignored and counted as ``stale``.
 """
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,10 +38,22 @@ from ..sources import iter_jsonl
 from .attempts import generation_request, needs_asking, pending_requests, record_attempt
 from .config import AnnotatorConfig
 from .prompts import AnnotationRequest
-from .store import AnnotationStore
+from .store import AnnotationStore, StoredAnswer
 from .summary import RunSummary
 
 CHAT_URL = "/v1/chat/completions"
+_REPAIR_ID = re.compile(r"(?P<key>.+):r[1-9][0-9]*")
+
+
+def custom_id(request: AnnotationRequest, previous: StoredAnswer | None) -> str:
+    """The id of the prompt a request gets next: its cache key first, ``<key>:r<n>`` for its n-th repair."""
+    return request.key if previous is None else f"{request.key}:r{previous.attempts}"
+
+
+def request_key(custom_id: str) -> str:
+    """The cache key a custom_id belongs to (its repair suffix removed)."""
+    repair = _REPAIR_ID.fullmatch(custom_id)
+    return repair["key"] if repair else custom_id
 
 
 def export_requests(requests: Sequence[AnnotationRequest], store: AnnotationStore, config: AnnotatorConfig,
@@ -51,8 +70,8 @@ def export_requests(requests: Sequence[AnnotationRequest], store: AnnotationStor
             body["seed"] = generation.seed
         if generation.stop:
             body["stop"] = list(generation.stop)
-        lines.append(json.dumps({"custom_id": request.key, "method": "POST", "url": CHAT_URL, "body": body},
-                                ensure_ascii=False))
+        line = {"custom_id": custom_id(request, previous), "method": "POST", "url": CHAT_URL, "body": body}
+        lines.append(json.dumps(line, ensure_ascii=False))
     write_text(path, "".join(line + "\n" for line in lines))
     return len(lines)
 
@@ -109,28 +128,35 @@ def _with_usage(text: str, usage: Any) -> Completion:
 
 
 def import_results(requests: Sequence[AnnotationRequest], store: AnnotationStore, config: AnnotatorConfig,
-                   path: str | Path) -> RunSummary:
-    """Store every result line as an answer or a failure; the whole file is checked before anything is stored."""
+                   path: str | Path, *, retry_failures: bool = False) -> RunSummary:
+    """Store every line answering a pending prompt as an answer or a failure; the whole file is checked first.
+
+    A line counts only if its custom_id is the one :func:`export_requests` would write now (with the same
+    ``retry_failures``); lines for requests already answered are cache hits, any other line is stale.
+    """
     by_key = {request.key: request for request in requests}
     results = read_results(path)
     for result in results:
-        if result.custom_id not in by_key:
+        if request_key(result.custom_id) not in by_key:
             raise InputError(f"line {result.line}: custom_id {result.custom_id!r} matches no request of this "
                              "battery, scale set, mode, rubric version and annotator", source=path)
     summary = RunSummary(requests=len(results))
     answers = store.get(by_key)
+    awaited = {custom_id(r, answers.get(r.key)): r for r in pending_requests(requests, answers, config, retry_failures)}
     for result in results:
-        previous = answers.get(result.custom_id)
-        if result.completion is None:
-            summary.unanswered += 1
-            continue
+        previous = answers.get(request_key(result.custom_id))
         if previous is not None and previous.status == "ok":
             summary.cache_hits += 1
-            continue
-        answer = record_attempt(by_key[result.custom_id], result.completion, previous, config, source=f"batch:{path}")
-        store.put(answer)
-        summary.count_call(previous, answer, config.price)
-        if not needs_asking(answer, config):
-            summary.count_final(answer)
+        elif result.custom_id not in awaited:
+            summary.stale += 1
+        elif result.completion is None:
+            summary.unanswered += 1
+        else:
+            answer = record_attempt(awaited[result.custom_id], result.completion, previous, config,
+                                    source=f"batch:{path}")
+            store.put(answer)
+            answers[answer.key] = answer
+            summary.count_call(previous, answer, config.price)
+            if not needs_asking(answer, config):
+                summary.count_final(answer)
     return summary
-

@@ -57,10 +57,10 @@ class AnnotationJob:
         return rubric_set_hash(self.rubrics, self.scales)
 
     def annotated(self, store: AnnotationStore) -> pd.DataFrame:
-        """The battery with this job's stored levels filled in (NaN where not answered) and provenance set."""
+        """The battery with this job's stored levels and provenance on the rows it answered; other rows as they were."""
         answers = store.get(r.key for r in self.requests)
         return fill_battery(self.battery, self.requests, answers, annotator=self.config.name, mode=self.mode,
-                            rubric_hash=self.rubric_hash, scales=self.scales)
+                            rubric_hash=self.rubric_hash)
 
 
 def write_table(df: pd.DataFrame, path: str | Path) -> Path:

@@ -10,25 +10,33 @@ from .prompts import AnnotationRequest, protocol_label
 from .store import StoredAnswer
 
 
-def fill_battery(battery: pd.DataFrame, requests: Sequence[AnnotationRequest], answers: Mapping[str, StoredAnswer],
-                 *, annotator: str, mode: str, rubric_hash: str, scales: Sequence[str]) -> pd.DataFrame:
-    """The battery with the requested scale columns replaced by the stored levels (NaN where none).
+def usable_answers(requests: Sequence[AnnotationRequest],
+                   answers: Mapping[str, StoredAnswer]) -> list[tuple[AnnotationRequest, StoredAnswer]]:
+    """The requests whose stored answer gives levels, with that answer."""
+    return [(r, a) for r in requests
+            if (a := answers.get(r.key)) is not None and a.status == "ok" and a.levels is not None]
 
-    Every row gets the provenance of this annotation: annotator name, protocol (mode/prompt version)
-    and the hash of the rubrics used.
+
+def fill_battery(battery: pd.DataFrame, requests: Sequence[AnnotationRequest], answers: Mapping[str, StoredAnswer],
+                 *, annotator: str, mode: str, rubric_hash: str) -> pd.DataFrame:
+    """The battery with the stored levels written in; everything this job did not answer is left as it was.
+
+    A row with at least one usable answer gets those levels and the provenance of this annotation
+    (annotator name, protocol = mode/prompt version, hash of the rubrics used). Rows without one, and
+    scales no answer gave, keep their earlier levels and provenance, so a partial import never erases
+    earlier annotations (and never puts a default level where there was none).
     """
     out = battery.copy()
-    out.loc[:, list(scales)] = np.nan
     row_of = {instance_id: i for i, instance_id in enumerate(out["instance_id"])}
-    for request in requests:
-        answer = answers.get(request.key)
-        if answer is None or answer.status != "ok" or answer.levels is None:
-            continue
+    answered = np.zeros(len(out), dtype=bool)
+    for request, answer in usable_answers(requests, answers):
+        row = row_of[request.instance_id]
+        answered[row] = True
         for code in request.scales:
-            out.iat[row_of[request.instance_id], out.columns.get_loc(code)] = float(answer.levels[code])
-    out["annotator"] = annotator
-    out["annotation_protocol"] = protocol_label(mode)
-    out["rubric_hash"] = rubric_hash
+            out.iat[row, out.columns.get_loc(code)] = float(answer.levels[code])
+    provenance = {"annotator": annotator, "annotation_protocol": protocol_label(mode), "rubric_hash": rubric_hash}
+    for column, value in provenance.items():
+        out.loc[answered, column] = value
     return out
 
 

@@ -22,6 +22,8 @@ class RunSummary:
     failures: int = 0
     #: Batch results that carried a provider error instead of an answer (asked again on the next export).
     unanswered: int = 0
+    #: Batch results answering a prompt that is not the pending one (an older attempt, say); ignored.
+    stale: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost: float | None = None

@@ -13,7 +13,7 @@ from ..annotate import AnnotationJob, AnnotationStore, export_requests, import_r
 from ..annotate.agreement import REPORT_COLUMNS, aggregate, agreement_report
 from ..annotate.attempts import pending_requests
 from ..annotate.job import checked_scales
-from ..annotate.results import failures_table
+from ..annotate.results import failures_table, usable_answers
 from ..annotate.summary import RunSummary
 from ..errors import InputError
 from ..rubrics import load_rubrics
@@ -34,10 +34,12 @@ Batch files (any backend; `batch-file` annotators can only do this), in two step
 
   assess annotate battery.csv --annotator batch.yaml --import-results results.jsonl --out annotated.csv
 
-Each request line's custom_id is its cache key; a results line is the provider's batch output line or
-{"custom_id": ..., "content": "<answer text>"}. Unparsable answers are stored as failures with the raw
-text; exporting again sends repair prompts for them while repair attempts remain. Every answer is
-kept in the cache (--cache), so an interrupted run resumes without paying twice.
+Each request line's custom_id is its cache key (<key>:r<n> for its n-th repair prompt); a results line is
+the provider's batch output line or {"custom_id": ..., "content": "<answer text>"}. Unparsable answers
+are stored as failures with the raw text; exporting again sends repair prompts for them while repair
+attempts remain. Only answers to the prompt now pending are stored: re-importing an old results file
+changes nothing. Every answer is kept in the cache (--cache), so an interrupted run resumes without
+paying twice. --out keeps the earlier levels and provenance of rows this job did not answer.
 """
 
 _console = Console(stderr=True)
@@ -59,7 +61,7 @@ def annotate_command(
     out: Annotated[Optional[Path], typer.Option(help="annotated battery to write (.csv or .parquet)")] = None,
     export_requests_to: Annotated[Optional[Path], typer.Option("--export-requests", help="write pending requests as OpenAI Batch API JSONL and stop")] = None,
     import_results_from: Annotated[Optional[Path], typer.Option("--import-results", help="read answers from a batch results JSONL")] = None,
-    retry_failures: Annotated[bool, typer.Option(help="give requests that failed every repair one more attempt")] = False,
+    retry_failures: Annotated[bool, typer.Option(help="give requests that failed every repair one more attempt (on export and import)")] = False,
     failures: Annotated[Optional[Path], typer.Option(help="write failed requests with their raw answers (.csv or .parquet)")] = None,
 ) -> None:
     if export_requests_to and import_results_from:
@@ -74,7 +76,7 @@ def annotate_command(
                            f"(the rest are answered in {cache})")
             return
         if import_results_from:
-            summary = import_results(job.requests, store, config, import_results_from)
+            summary = import_results(job.requests, store, config, import_results_from, retry_failures=retry_failures)
         else:
             summary = _run_live(job, store, retry_failures)
         _finish(job, store, summary, out, failures)
@@ -91,13 +93,19 @@ def _finish(job: AnnotationJob, store: AnnotationStore, summary: RunSummary, out
             failures: Path | None) -> None:
     """Print the summary; write the annotated battery and the failure list if asked."""
     _console.print(summary.table())
+    if summary.stale:
+        _console.print(f"{summary.stale} result line(s) ignored: they answer an earlier prompt of a request that has "
+                       "failed since (export again for its repair prompt) or a repair that is not pending (answers to "
+                       "--retry-failures prompts need --retry-failures on import too).")
     answers = store.get(r.key for r in job.requests)
     outstanding = len(pending_requests(job.requests, answers, job.config, retry_failures=False))
     if outstanding:
         _console.print(f"{outstanding} request(s) still need an answer (or a repair); run again to ask them.")
     if out:
         write_table(job.annotated(store), out)
-        _console.print(f"wrote {out}")
+        answered = {request.instance_id for request, _ in usable_answers(job.requests, answers)}
+        _console.print(f"wrote {out}; {len(job.battery) - len(answered)} row(s) with no usable answer from this job "
+                       "kept their previous levels and provenance")
     if failures:
         write_table(failures_table(job.requests, answers), failures)
         _console.print(f"wrote {failures}")
