@@ -131,29 +131,19 @@ def _cells_for(levels: np.ndarray, correct: np.ndarray, grid: np.ndarray) -> tup
     return success, total - success
 
 
-def profile_subject(
-    demands: np.ndarray,
-    correct: np.ndarray,
-    *,
-    scales: tuple[str, ...] = SCALES,
-    dominant_only: bool = True,
-    bootstrap: int = 0,
-    seed: int = 0,
-    mask: np.ndarray | None = None,
-) -> dict[str, np.ndarray]:
+def _fit_subject(demands: np.ndarray, correct: np.ndarray, mask: np.ndarray, *, bootstrap: int,
+                 seed: int) -> dict[str, np.ndarray]:
     """Fit one subject's curves on every scale; arrays indexed by scale.
 
-    ``demands`` (n, S) levels (NaN = missing), ``correct`` (n,) 0/1. ``mask`` (n, S) overrides the
-    dominance filter. Returns intercept, slope, ability, ci_low, ci_high, n, plus ``grid`` (J,) and
+    ``demands`` (n, S) levels (NaN = missing), ``correct`` (n,) 0/1, ``mask`` (n, S) the instances each
+    scale's curve uses. Returns intercept, slope, ability, ci_low, ci_high, n, plus ``grid`` (J,) and
     per-scale ``success``/``failure`` counts (S, J) for the empirical points.
     """
-    if mask is None:
-        mask = dominant_mask(demands) if dominant_only else ~np.isnan(demands)
     finite = demands[~np.isnan(demands)]
     grid = np.unique(finite) if finite.size else np.arange(6, dtype=float)
-    success = np.zeros((len(scales), len(grid)))
+    success = np.zeros((demands.shape[1], len(grid)))
     failure = np.zeros_like(success)
-    for s in range(len(scales)):
+    for s in range(demands.shape[1]):
         keep = mask[:, s]
         success[s], failure[s] = _cells_for(demands[keep, s], correct[keep].astype(float), grid)
     params = fit_curves(Cells(grid, success, failure))
@@ -224,9 +214,8 @@ def profiles(
         mine = outcomes[outcomes["subject"] == subject]
         position = index.get_indexer(mine["instance_id"])
         position, correct = position[position >= 0], mine["correct"].to_numpy()[position >= 0]
-        fit = profile_subject(all_demands[position][:, columns], correct, scales=scales,
-                              mask=mask_all[position][:, columns], bootstrap=bootstrap,
-                              seed=subject_seed(seed, subject))
+        fit = _fit_subject(all_demands[position][:, columns], correct, mask_all[position][:, columns],
+                           bootstrap=bootstrap, seed=subject_seed(seed, subject))
         rows.append(pd.DataFrame({"subject": subject, "scale": list(scales), "ability": fit["ability"],
                                   "ci_low": fit["ci_low"], "ci_high": fit["ci_high"], "n": fit["n"],
                                   "intercept": fit["intercept"], "slope": fit["slope"]}))

@@ -61,6 +61,23 @@ def write_with(target: str | Path, writer: Callable[[Path], None]) -> Path:
     return Path(target)
 
 
+#: Suffixes :func:`write_table` understands.
+TABLE_SUFFIXES = (".csv", ".parquet")
+
+
+def write_table(frame: Any, target: str | Path) -> Path:
+    """Atomically write a pandas DataFrame as CSV or Parquet, chosen by the file suffix (no index)."""
+    target = Path(target)
+    suffix = target.suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        from .errors import InputError
+
+        raise InputError(f"output must end in {' or '.join(TABLE_SUFFIXES)}", source=target)
+    if suffix == ".parquet":
+        return write_with(target, lambda tmp: frame.to_parquet(tmp, index=False))
+    return write_with(target, lambda tmp: frame.to_csv(tmp, index=False))
+
+
 def _finite(obj: Any) -> Any:
     """Replace non-finite floats by None, recursively, so the JSON stays standard."""
     if isinstance(obj, float):

@@ -23,6 +23,7 @@ from .report import ABILITIES_CSV, EMPIRICAL_CSV, MANIFEST, write_report
 from .scales import SCALES
 from .sources import read_battery, read_outcomes
 
+
 @dataclass(frozen=True)
 class ProfileResult:
     """A subject's ability profile with the evidence behind it."""
@@ -127,9 +128,9 @@ def run_profile(config: ProfileConfig, *, force: bool = False) -> ProfileResult:
     if not force and _is_current(output_dir, stamp):
         return ProfileResult(config, pd.read_csv(output_dir / ABILITIES_CSV), pd.read_csv(output_dir / EMPIRICAL_CSV),
                              **summary, up_to_date=True)
-    abilities, empirical = profiles(battery, outcomes, [config.subject], scales=tuple(config.scales),
-                                    bootstrap=config.bootstrap, seed=config.seed, dominant_only=config.dominant_only)
-    result = ProfileResult(config, abilities.drop(columns="subject"), empirical.drop(columns="subject"), **summary)
+    table, empirical = profiles(battery, outcomes, [config.subject], scales=tuple(config.scales),
+                                bootstrap=config.bootstrap, seed=config.seed, dominant_only=config.dominant_only)
+    result = ProfileResult(config, table.drop(columns="subject"), empirical.drop(columns="subject"), **summary)
     write_report(result, output_dir, stamp)
     return result
 

@@ -26,7 +26,7 @@ from xgboost import XGBClassifier
 from assess.atomic import write_json, write_with
 from assess.errors import InputError
 
-from .assessors import CombinedAssessor, DemandAssessor, EmbeddingAssessor, TabularAssessor
+from .assessors import CombinedAssessor, DemandAssessor, EmbeddingAssessor
 from .finetune import TextFinetuneAssessor
 from .forest import ForestArrays
 from .multisubject import MultiSubjectAssessor

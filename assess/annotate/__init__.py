@@ -10,7 +10,7 @@ from __future__ import annotations
 from .batchfile import export_requests, import_results, read_results
 from .config import AnnotatorConfig, load_annotator
 from .engine import annotate, run_live
-from .job import AnnotationJob, write_table
+from .job import AnnotationJob
 from .parse import ParseError, parse_answer, parse_level, parse_levels
 from .prompts import PROMPT_VERSION, AnnotationRequest
 from .store import AnnotationStore, StoredAnswer
@@ -18,4 +18,4 @@ from .summary import RunSummary
 
 __all__ = ["PROMPT_VERSION", "AnnotationJob", "AnnotationRequest", "AnnotationStore", "AnnotatorConfig",
            "ParseError", "RunSummary", "StoredAnswer", "annotate", "export_requests", "import_results",
-           "load_annotator", "parse_answer", "run_live", "parse_level", "parse_levels", "read_results", "write_table"]
+           "load_annotator", "parse_answer", "run_live", "parse_level", "parse_levels", "read_results"]

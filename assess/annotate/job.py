@@ -3,11 +3,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 
-from ..atomic import write_with
 from ..errors import InputError
 from ..scales import ANNOTATED, check_scale_codes
 from .attempts import annotator_id
@@ -16,7 +14,6 @@ from .prompts import MODES, AnnotationRequest, RubricLike, build_requests, rubri
 from .results import fill_battery
 from .store import AnnotationStore
 
-OUTPUT_SUFFIXES = (".csv", ".parquet")
 
 
 def checked_scales(codes: Sequence[str]) -> tuple[str, ...]:
@@ -61,13 +58,3 @@ class AnnotationJob:
         answers = store.get(r.key for r in self.requests)
         return fill_battery(self.battery, self.requests, answers, annotator=self.config.name, mode=self.mode,
                             rubric_hash=self.rubric_hash)
-
-
-def write_table(df: pd.DataFrame, path: str | Path) -> Path:
-    """Atomically write a table as CSV or Parquet, chosen by suffix."""
-    path = Path(path)
-    if path.suffix not in OUTPUT_SUFFIXES:
-        raise InputError(f"output must end in {' or '.join(OUTPUT_SUFFIXES)}", source=path)
-    if path.suffix == ".parquet":
-        return write_with(path, lambda tmp: df.to_parquet(tmp, index=False))
-    return write_with(path, lambda tmp: df.to_csv(tmp, index=False))

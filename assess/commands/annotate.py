@@ -9,7 +9,8 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from ..annotate import AnnotationJob, AnnotationStore, export_requests, import_results, load_annotator, run_live, write_table
+from ..annotate import AnnotationJob, AnnotationStore, export_requests, import_results, load_annotator, run_live
+from ..atomic import write_table
 from ..annotate.agreement import REPORT_COLUMNS, aggregate, agreement_report
 from ..annotate.attempts import pending_requests
 from ..annotate.job import checked_scales

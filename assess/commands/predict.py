@@ -11,7 +11,7 @@ import pandas as pd
 import typer
 from rich.console import Console
 
-from ..atomic import write_text, write_with
+from ..atomic import write_table
 from ..errors import InputError
 
 console = Console(stderr=True)
@@ -37,15 +37,6 @@ def _read_data(battery: Path | None, outcomes: Path | None, sample: bool,
 
     table = read_battery(battery)
     return table, read_outcomes(outcomes, subject=subject, battery=table)
-
-
-def write_table(frame: pd.DataFrame, target: Path) -> Path:
-    """Write ``frame`` as .parquet or .csv (by suffix), atomically."""
-    if target.suffix.lower() == ".parquet":
-        return write_with(target, lambda tmp: frame.to_parquet(tmp, index=False))
-    if target.suffix.lower() == ".csv":
-        return write_text(target, frame.to_csv(index=False))
-    raise InputError("output must end in .csv or .parquet", source=target)
 
 
 def read_profile(path: Path, subject: str) -> dict[str, dict[str, float]]:
