@@ -154,7 +154,8 @@ def evaluate(assessor, battery: pd.DataFrame, outcomes: pd.DataFrame, *,
         raise InputError(f"unknown protocol(s) {', '.join(unknown)}; choose from {', '.join(PROTOCOLS)}")
     data = join(battery, outcomes)
     chosen = sorted(data["subject"].unique()) if subjects is None else [str(s) for s in subjects]
-    absent = [s for s in chosen if s not in set(data["subject"])]
+    present = set(data["subject"])
+    absent = [s for s in chosen if s not in present]
     if absent:
         raise InputError(f"no outcomes on this battery for subject(s) {', '.join(map(repr, absent))}", column="subject")
     data = data[data["subject"].isin(chosen)].reset_index(drop=True)

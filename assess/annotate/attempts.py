@@ -42,10 +42,7 @@ def next_messages(request: AnnotationRequest, answer: StoredAnswer | None) -> tu
 
 def generation_request(request: AnnotationRequest, answer: StoredAnswer | None,
                        config: AnnotatorConfig) -> GenerationRequest:
-    settings = config.generation
-    return GenerationRequest(messages=next_messages(request, answer), max_tokens=settings.max_tokens,
-                             temperature=settings.temperature, seed=settings.seed, stop=settings.stop,
-                             label=request.label)
+    return config.generation.request(messages=next_messages(request, answer), label=request.label)
 
 
 def record_attempt(request: AnnotationRequest, completion: Completion, previous: StoredAnswer | None,

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..errors import InputError
 from ..yamlio import LocatedValueError
+from .base import GenerationRequest
 
 BackendKind = Literal["openai", "llama-cpp", "transformers", "vllm", "batch-file"]
 
@@ -32,6 +33,11 @@ class GenerationSettings(_Strict):
     temperature: float = Field(0.0, ge=0)
     seed: int | None = 0
     stop: tuple[str, ...] = ()
+
+    def request(self, *, label: str, messages: tuple | None = None, prompt: str | None = None) -> GenerationRequest:
+        """A generation request for ``messages`` (chat) or ``prompt`` (raw) under these settings."""
+        return GenerationRequest(messages=messages, prompt=prompt, max_tokens=self.max_tokens,
+                                 temperature=self.temperature, seed=self.seed, stop=tuple(self.stop), label=label)
 
 
 class Price(_Strict):

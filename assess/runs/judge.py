@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from ..backends import Backend, BackendError, GenerationRequest, GenerationSettings
+from ..backends import Backend, BackendError, GenerationSettings
 from .dataset import Sample
 from .scorers import Score
 from .store import RunCache, cache_key
@@ -56,8 +56,7 @@ class JudgeScorer:
         return Score(verdict, "CORRECT" if verdict else "INCORRECT")
 
     async def _ask(self, sample: Sample, prompt: str) -> str:
-        request = GenerationRequest(messages=({"role": "user", "content": prompt},),
-                                    max_tokens=self.generation.max_tokens, temperature=self.generation.temperature,
-                                    seed=self.generation.seed, label=f"judge, instance {sample.instance_id}")
+        request = self.generation.request(messages=({"role": "user", "content": prompt},),
+                                          label=f"judge, instance {sample.instance_id}")
         (completion,) = await self.backend.generate([request])
         return completion.text

@@ -54,9 +54,7 @@ class GenerateSolver:
     def request(self, sample: Sample) -> GenerationRequest:
         """The backend request for one sample, labelled with its instance id for error messages."""
         text = {"messages": ({"role": "user", "content": sample.prompt},)} if self.chat else {"prompt": sample.prompt}
-        return GenerationRequest(**text, max_tokens=self.generation.max_tokens,
-                                 temperature=self.generation.temperature, seed=self.generation.seed,
-                                 stop=tuple(self.generation.stop), label=f"instance {sample.instance_id}")
+        return self.generation.request(**text, label=f"instance {sample.instance_id}")
 
     async def solve(self, samples: Sequence[Sample]) -> list[Generation]:
         completions = await self.backend.generate([self.request(sample) for sample in samples])

@@ -22,12 +22,11 @@ from assess.atomic import write_text
 from assess.datasets import load_sample
 from assess.scales import ANNOTATED
 from assess.sources import read_battery, read_outcomes
-from predictors import TextFinetuneAssessor, ability_profiles, evaluate, make_assessor, make_tiny_model
+from predictors import PROTOCOLS, TextFinetuneAssessor, ability_profiles, evaluate, make_assessor, make_tiny_model
 from predictors.metrics import METRICS
 from predictors.plots import calibration_figure, save_figure
 
 HERE = Path(__file__).resolve().parent
-PROTOCOLS = ("in_distribution", "task_ood", "benchmark_ood", "new_subject")
 #: Group column of benchmark-OOD: MMLU-Pro items come from four source benchmarks.
 BENCHMARK_COLUMN = "source_benchmark"
 #: The fine-tuned assessor is far slower on CPU: fewer subjects, one seed, no pooled new-subject protocol.
