@@ -18,6 +18,7 @@ from the rubric so results can be traced to the exact wording.
 from __future__ import annotations
 
 import hashlib
+from functools import cached_property
 import importlib.resources
 import json
 import re
@@ -113,7 +114,7 @@ class Rubric(BaseModel):
             low, high = UG_BANDS[index]
             raise LocatedValueError(("levels", index, "band"), f"UG level {index} must have band [{low:g}, {high:g}]")
 
-    @property
+    @cached_property
     def content_hash(self) -> str:
         """SHA-256 hex digest of the canonical JSON of the content (not of the file's formatting)."""
         canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False,

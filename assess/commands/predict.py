@@ -155,14 +155,15 @@ def evaluate(
     result = run_evaluation(model, table, results, protocols=protocol, subjects=subject or None, n_splits=folds,
                             seeds=tuple(range(seeds)), task_column=task_column, benchmark_column=benchmark_column,
                             profile_fn=ability_profiles, tolerance=tolerance, n_jobs=n_jobs, progress=True)
+    summary = result.summary()
     write_table(result.table, output / "table.csv")
-    write_table(result.summary(), output / "summary.csv")
+    write_table(summary, output / "summary.csv")
     write_table(result.skipped, output / "skipped.csv")
     write_table(result.predictions, output / "predictions.parquet")
     first_seed = result.predictions[result.predictions["seed"] == result.predictions["seed"].min()]
     save_figure(calibration_figure(first_seed, title=f"{assessor} assessor"), output / "calibration.png")
     save_figure(rejection_figure(first_seed, title=f"{assessor} assessor"), output / "rejection.png")
-    console.print(result.summary().round(3).to_string(index=False), highlight=False)
+    console.print(summary.round(3).to_string(index=False), highlight=False)
     console.print(f"wrote {output}/table.csv, summary.csv, predictions.parquet and plots", highlight=False)
 
 

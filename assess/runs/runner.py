@@ -84,10 +84,10 @@ async def generate_missing(samples: Sequence[Sample], keys: Sequence[str], solve
     with Progress(TextColumn("generating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=console, disable=not console.is_terminal) as bar:
         task = bar.add_task("generate", total=len(todo))
-        finished = 0
+        finished = done = 0
 
         async def run_batch(batch: list[tuple[Sample, str]]) -> None:
-            nonlocal finished
+            nonlocal finished, done
             async with gate:
                 generations = await solver.solve([s for s, _ in batch])
             fresh = {k: _payload(g) for (_, k), g in zip(batch, generations)}
@@ -95,8 +95,8 @@ async def generate_missing(samples: Sequence[Sample], keys: Sequence[str], solve
             payloads.update(fresh)
             bar.advance(task, len(batch))
             finished += 1
+            done += len(batch)  # batches finish in any order
             if not console.is_terminal and (finished % LOG_EVERY == 0 or finished == len(batches)):
-                done = sum(len(b) for b in batches[:finished])
                 elapsed = time.perf_counter() - started
                 console.log(f"generated {done}/{len(todo)} ({done / elapsed:.2f} items/s)")
 
