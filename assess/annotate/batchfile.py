@@ -33,6 +33,7 @@ from typing import Any
 
 from ..atomic import write_text
 from ..backends import Completion
+from ..backends.http import openai_request
 from ..errors import InputError
 from ..sources import iter_jsonl
 from .attempts import generation_request, needs_asking, pending_requests, record_attempt
@@ -63,13 +64,7 @@ def export_requests(requests: Sequence[AnnotationRequest], store: AnnotationStor
     lines = []
     for request in pending_requests(requests, answers, config, retry_failures):
         previous = answers.get(request.key)
-        generation = generation_request(request, previous, config)
-        body: dict[str, Any] = {"model": config.model, "messages": list(generation.messages),
-                                "max_tokens": generation.max_tokens, "temperature": generation.temperature}
-        if generation.seed is not None:
-            body["seed"] = generation.seed
-        if generation.stop:
-            body["stop"] = list(generation.stop)
+        _, body = openai_request(config.model, generation_request(request, previous, config))
         line = {"custom_id": custom_id(request, previous), "method": "POST", "url": CHAT_URL, "body": body}
         lines.append(json.dumps(line, ensure_ascii=False))
     write_text(path, "".join(line + "\n" for line in lines))

@@ -39,7 +39,7 @@ class OpenAIHTTPBackend:
 
     async def complete(self, request: GenerationRequest) -> Completion:
         """One request, retried per the policy; raises :class:`BackendError` naming it when retries run out."""
-        path, body = self._payload(request)
+        path, body = openai_request(self.config.model, request)
         policy = self.config.retry
         last_problem = ""
         for attempt in range(1, policy.max_attempts + 1):
@@ -64,19 +64,20 @@ class OpenAIHTTPBackend:
         raise BackendError(f"{self._url}{path}: request {request.label or '<unlabelled>'} failed after "
                            f"{attempt} attempt(s): {last_problem}")
 
-    def _payload(self, request: GenerationRequest) -> tuple[str, dict[str, Any]]:
-        body: dict[str, Any] = {"model": self.config.model, "max_tokens": request.max_tokens,
-                                "temperature": request.temperature}
-        if request.seed is not None:
-            body["seed"] = request.seed
-        if request.stop:
-            body["stop"] = list(request.stop)
-        if request.messages is not None:
-            return "/chat/completions", {**body, "messages": list(request.messages)}
-        return "/completions", {**body, "prompt": request.prompt}
-
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+def openai_request(model: str, request: GenerationRequest) -> tuple[str, dict[str, Any]]:
+    """The OpenAI API path (relative to ``/v1``) and JSON body of a request; also the body of a batch-file line."""
+    body: dict[str, Any] = {"model": model, "max_tokens": request.max_tokens, "temperature": request.temperature}
+    if request.seed is not None:
+        body["seed"] = request.seed
+    if request.stop:
+        body["stop"] = list(request.stop)
+    if request.messages is not None:
+        return "/chat/completions", {**body, "messages": list(request.messages)}
+    return "/completions", {**body, "prompt": request.prompt}
 
 
 def _completion(response: httpx.Response, retries: int) -> Completion:
