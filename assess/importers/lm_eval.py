@@ -9,14 +9,13 @@ metric (``acc``, ``acc_norm``, ``exact_match``, ...) holding that document's sco
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from ..errors import InputError
-from ..sources import read_table
+from ..sources import iter_jsonl
 from .matching import RECORD_COLUMNS, record_id
 
 #: Metrics tried, in order, when none is named: the usual per-document 0/1 scores.
@@ -58,16 +57,15 @@ def read_lm_eval_samples(path: str | Path, subject: str, *, metric: str | None =
 
 
 def _read_lines(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    """(1-based row, sample) pairs; keys a line lacks are absent, not NaN."""
-    table = read_table(path)
-    if table.empty:
+    """(file line number, sample) pairs of a JSONL log."""
+    lines = []
+    for line_no, record in iter_jsonl(path):
+        if not isinstance(record, dict):
+            raise InputError(f"line {line_no}: expected a JSON object", source=path)
+        lines.append((line_no, record))
+    if not lines:
         raise InputError("no samples in the file", source=path)
-    rows = table.to_dict("records")
-    return [(row_no, {k: v for k, v in row.items() if not _missing(v)}) for row_no, row in enumerate(rows, start=1)]
-
-
-def _missing(value: Any) -> bool:
-    return isinstance(value, float) and math.isnan(value)
+    return lines
 
 
 def _default_metric(lines: list[tuple[int, dict[str, Any]]], path: Path) -> str:
