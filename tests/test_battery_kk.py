@@ -136,6 +136,7 @@ def test_scorer_reads_the_last_word_on_each_person_and_other_role_words() -> Non
     out = score("Suppose Ann is a fool; then Bo is a sage, contradiction.\nAnn: sage\nBo: fool", target)
     assert (out.correct, out.score) == (True, 1.0)
     assert score("Ann is the truth-teller, Bo is a liar", target).score == 1.0
+    assert score('{"Ann": "sage", "Bo": "sage"}', target).score == 0.5
     assert score("Annabel is a fool. Ann is a sage.", {"Ann": "sage"}).correct
 
 

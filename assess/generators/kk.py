@@ -332,15 +332,15 @@ def battery(people: Sequence[int], depths: Sequence[int], n: int, seed: int,
 def parse_assignment(output: str, names: Sequence[str]) -> dict[str, bool]:
     """The role each named person gets in a model's output (True = truthful), for those it names.
 
-    Reads "Name is a knight", "Name is the knave", "Name: liar", "Name - sage" (any role word of
+    Reads "Name is a knight", "Name is the knave", "Name: liar", "Name - sage", '"Name": "knave"' (any role word of
     :data:`ROLE_PAIRS`, case-insensitive); the last statement about a person wins, so a
     final answer after reasoning counts.
     """
     words = "|".join(sorted((re.escape(w) for w in ROLE_TRUTHFUL), key=len, reverse=True))
     found = {}
     for name in names:
-        pattern = re.compile(rf"\b{re.escape(name)}\b\s*(?:is|was|must be|:|-|=)\s*(?:a|an|the)?\s*({words})s?\b",
-                             re.IGNORECASE)
+        pattern = re.compile(rf"\b{re.escape(name)}\b[\"']?\s*(?:is|was|must be|:|-|=)\s*[\"']?(?:a|an|the)?\s*"
+                             rf"({words})s?\b", re.IGNORECASE)
         hits = pattern.findall(output)
         if hits:
             found[name] = ROLE_TRUTHFUL[hits[-1].lower()]

@@ -23,12 +23,14 @@ from assess import atomic
 from assess.battery import PROVENANCE_COLUMNS
 from assess.errors import InputError
 from assess.scales import ANNOTATED
+from prepare import JOBS
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 WORK = HERE / "work"
 ANSWERS = HERE / "answers"
-JOBS = {"pass1": "annotator_pass1.yaml", "pass2": "annotator_pass2.yaml", "calibration": "annotator_pass1.yaml"}
+#: Jobs whose labels are the bundled sample's reference annotations (pass 2 and calibration only measure).
+SHIPPED = ("pass1", "eqbench", "kk", "formatfix")
 
 
 def results_lines(job: str) -> list[str]:
@@ -54,28 +56,38 @@ def import_job(job: str) -> pd.DataFrame:
     folder = WORK / job
     lines = results_lines(job)
     atomic.write_text(folder / "results.jsonl", "\n".join(lines) + "\n")
+    annotator, version = JOBS[job]
     subprocess.run([sys.executable, "-m", "assess.cli", "annotate", str(folder / "battery.parquet"),
-                    "--annotator", str(HERE / JOBS[job]), "--mode", "all-scales", "--cache", str(folder / "cache.sqlite"),
-                    "--import-results", str(folder / "results.jsonl"), "--out", str(folder / "annotated.parquet"),
+                    "--annotator", str(HERE / annotator), "--mode", "all-scales", "--cache", str(folder / "cache.sqlite"),
+                    "--protocol-version", version, "--import-results", str(folder / "results.jsonl"), "--out", str(folder / "annotated.parquet"),
                     "--failures", str(folder / "failures.csv")], check=True)
     return pd.read_parquet(folder / "annotated.parquet")
 
 
-def ship(annotated: pd.DataFrame) -> None:
-    """Write pass 1's labels, with their provenance, as the bundled sample's reference annotations."""
-    labels = annotated[["instance_id", *ANNOTATED, *PROVENANCE_COLUMNS]]
+def ship(annotated: list[pd.DataFrame]) -> None:
+    """Write the shipped jobs' labels, with their provenance, as the bundled sample's reference annotations.
+
+    Pass 1's answers to the items the answer-format fix changed no longer match those items' requests
+    (their prompts changed), so those items carry only the formatfix job's v2 labels: an instance
+    never has labels of two protocols.
+    """
+    labels = pd.concat([a[["instance_id", *ANNOTATED, *PROVENANCE_COLUMNS]] for a in annotated], ignore_index=True)
     labels = labels[labels[list(ANNOTATED)].notna().any(axis=1)]
+    if labels["instance_id"].duplicated().any():
+        raise InputError(f"labelled by two jobs: {labels.loc[labels['instance_id'].duplicated(), 'instance_id'].iloc[0]}")
     target = ROOT / "assess" / "data" / "sample" / "annotations.parquet"
     atomic.write_with(target, lambda p: labels.to_parquet(p, index=False))
     print(f"{len(labels)} annotated items -> {target}")
 
 
 def main() -> None:
+    shipped = []
     for job in JOBS:
         if (ANSWERS / job).is_dir():
             annotated = import_job(job)
-            if job == "pass1":
-                ship(annotated)
+            if job in SHIPPED:
+                shipped.append(annotated)
+    ship(shipped)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,15 @@
 """Export the reference-annotation requests and split them into chunks for the annotators.
 
-    python studies/annotation_reliability/prepare.py
+    python studies/annotation_reliability/prepare.py [JOB ...]     # default: every job
 
-Three jobs, each through `assess annotate --export-requests` (all-scales mode, bundled rubrics):
-  pass1        the reference subset (assess/data/sample/reference_subset.txt, 1,800 items)
-  pass2        an independent second pass on a seeded, stratified 235-item part of it
+Jobs, each through `assess annotate --export-requests` (all-scales mode, bundled rubrics):
+  pass1        the MMLU-Pro and BBH items of the reference subset (assess/data/sample/reference_subset.txt, 1,800)
+  pass2        an independent second pass on a seeded, stratified 235-item part of them
   calibration  the rubric calibration set (rubrics/calibration), pass-1 annotator
+  eqbench      the 171 EQ-Bench v2 items, pass-1 annotator
+  kk           the 315 original Knights-and-Knaves puzzles of the sample, pass-1 annotator
+  formatfix    the reference BBH items whose answer format the listed-options fix changed
+               (studies/sample_battery/answer_format_fix.csv), pass-1 annotator, protocol v2
 Each job's requests go to work/<job>/requests.jsonl (large, not committed: they are rebuilt
 deterministically) and its items to work/<job>/chunk_NN.items.md — the custom_id and the task
 instance block of each request, what an annotator reads after reading rubrics/ once.
@@ -29,13 +33,18 @@ CHUNK = 150
 SEED = 7
 PASS2_PER_MMLU_CATEGORY = 11
 PASS2_PER_BBH_TASK = 3
-JOBS = {"pass1": "annotator_pass1.yaml", "pass2": "annotator_pass2.yaml", "calibration": "annotator_pass1.yaml"}
+#: job -> (annotator file, protocol version)
+JOBS = {"pass1": ("annotator_pass1.yaml", "v1"), "pass2": ("annotator_pass2.yaml", "v1"),
+        "calibration": ("annotator_pass1.yaml", "v1"), "eqbench": ("annotator_pass1.yaml", "v1"),
+        "kk": ("annotator_pass1.yaml", "v1"), "formatfix": ("annotator_pass1.yaml", "v2")}
+FORMAT_FIX = HERE.parents[1] / "studies" / "sample_battery" / "answer_format_fix.csv"
 
 
 def batteries() -> dict[str, pd.DataFrame]:
     """The battery each job annotates (no outcome columns: annotators never see them)."""
     battery, _ = load_sample()
-    reference = battery[battery["instance_id"].isin(reference_subset())].reset_index(drop=True)
+    chosen = battery[battery["instance_id"].isin(reference_subset())]
+    reference = chosen[chosen["benchmark"].isin(["mmlu_pro", "bbh"])].reset_index(drop=True)
     rng = np.random.default_rng(SEED)
     picks = []
     for (benchmark, _), group in reference.groupby(["benchmark", "task"], sort=True):
@@ -45,7 +54,12 @@ def batteries() -> dict[str, pd.DataFrame]:
     items = load_calibration()
     calibration = pd.DataFrame({"instance_id": "calibration/" + items["item_id"], "benchmark": "calibration",
                                 "task": items["scale"], "prompt": items["prompt"], "target": "", "answer_format": ""})
-    return {"pass1": reference, "pass2": second, "calibration": calibration}
+    fixed = pd.read_csv(FORMAT_FIX)
+    fixed = reference[reference["instance_id"].isin(fixed.loc[fixed["in_reference_subset"], "instance_id"])]
+    return {"pass1": reference, "pass2": second, "calibration": calibration,
+            "eqbench": chosen[chosen["benchmark"] == "eqbench_v2"].reset_index(drop=True),
+            "kk": chosen[chosen["benchmark"] == "knights_knaves"].reset_index(drop=True),
+            "formatfix": fixed.reset_index(drop=True)}
 
 
 def export(job: str, battery: pd.DataFrame) -> Path:
@@ -53,9 +67,10 @@ def export(job: str, battery: pd.DataFrame) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     battery.to_parquet(folder / "battery.parquet", index=False)
     requests = folder / "requests.jsonl"
+    annotator, version = JOBS[job]
     subprocess.run([sys.executable, "-m", "assess.cli", "annotate", str(folder / "battery.parquet"),
-                    "--annotator", str(HERE / JOBS[job]), "--mode", "all-scales", "--cache", str(folder / "cache.sqlite"),
-                    "--export-requests", str(requests)], check=True)
+                    "--annotator", str(HERE / annotator), "--mode", "all-scales", "--cache", str(folder / "cache.sqlite"),
+                    "--protocol-version", version, "--export-requests", str(requests)], check=True)
     return requests
 
 
@@ -78,7 +93,10 @@ def write_chunks(job: str, requests_path: Path) -> int:
 
 
 def main() -> None:
+    wanted = sys.argv[1:]
     for job, battery in batteries().items():
+        if wanted and job not in wanted:
+            continue
         count = write_chunks(job, export(job, battery))
         print(f"{job}: {len(battery)} items, {count} requests exported, chunks of {CHUNK} in {WORK / job}")
 
