@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,15 @@ def truth(formula, roles: tuple[bool, ...]) -> bool:
         return not truth(formula.arg, roles)
     a, b = truth(formula.left, roles), truth(formula.right, roles)
     return {"and": a and b, "or": a or b, "implies": (not a) or b, "iff": a == b}[formula.op]
+
+
+def constant_part(formula, n: int) -> bool:
+    """Whether any compound part of a formula has one truth value under all assignments (oracle)."""
+    if isinstance(formula, Claim):
+        return False
+    values = {truth(formula, roles) for roles in itertools.product([False, True], repeat=n)}
+    parts = [formula.arg] if isinstance(formula, Not) else [formula.left, formula.right]
+    return len(values) == 1 or any(constant_part(p, n) for p in parts)
 
 
 def oracle_solutions(statements) -> list[tuple[bool, ...]]:
@@ -65,6 +75,7 @@ def test_generated_puzzles_are_unique_by_an_independent_oracle(people: int, dept
         puzzle = kk.generate(rng, people, depth)
         assert oracle_solutions(puzzle.statements) == [puzzle.solution]
         assert [kk.depth(s) for s in puzzle.statements] == [depth] * people
+        assert not any(constant_part(s, people) for s in puzzle.statements)
         assert len(set(puzzle.names)) == people
 
 
@@ -90,10 +101,10 @@ def test_battery_cells_variants_and_seeds() -> None:
 
 def test_a_puzzle_without_a_statement_variant_is_reported_not_hidden() -> None:
     with pytest.raises(AssessError, match="no statement perturbation"):
-        kk.battery([2], [3], 9, seed=0, perturbations=["statement"])
+        kk.battery([2], [2], 7, seed=0, perturbations=["statement"])
     skipped: list[str] = []
-    rows = kk.battery([2], [3], 9, seed=0, perturbations=["statement"], skipped=skipped)
-    assert skipped == ["kk/2p-d3/0008/statement"] and len(rows) == 9 + 8
+    rows = kk.battery([2], [2], 7, seed=0, perturbations=["statement"], skipped=skipped)
+    assert skipped == ["kk/2p-d2/0006/statement"] and len(rows) == 7 + 6
 
 
 def test_perturbations_change_what_they_say_and_keep_the_rest() -> None:
@@ -152,7 +163,10 @@ def test_cli_writes_a_battery_and_rejects_bad_ranges(tmp_path, capsys) -> None:
     assert main(["battery", "kk", "--people", "2..3", "--depth", "2", "--n", "3", "--seed", "1",
                  "--perturb", "statement,names", "--out", str(out)]) == 0
     table = pd.read_parquet(out)
-    assert len(table) == 2 * 3 * 3 and set(table["people"]) == {2, 3} and set(table["depth"]) == {2}
+    left_out = re.search(r"(\d+) variant\(s\) left out", " ".join(capsys.readouterr().err.split()))
+    assert len(table) + (int(left_out.group(1)) if left_out else 0) == 2 * 3 * 3
+    assert (table["variant"] == "original").sum() == 6
+    assert set(table["people"]) == {2, 3} and set(table["depth"]) == {2}
     for _, row in table.iterrows():
         statements = [kk.formula_from_json(f) for f in json.loads(row["statements"])]
         names = list(json.loads(row["target"]))

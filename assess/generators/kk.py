@@ -16,7 +16,8 @@ puzzle. Our choices where theirs differ or are not stated:
 
 * every statement has exactly the requested depth (one branch reaches it; siblings are shallower or
   equal); width is 2 (binary operators); negation only over compound formulas ("it is not true that
-  Bob is a knight" is just "Bob is a knave");
+  Bob is a knight" is just "Bob is a knave"); no part of a statement is constant (a tautology such
+  as "Bob is a knight or Bob is a knave", or a contradiction), so every clause carries information;
 * depth 1 is refused: bare role claims only ever relate two people's roles (same / different), so
   flipping a connected group of people never changes consistency and no solution is unique;
 * uniqueness is reached by local search: start from random statements and redraw one random
@@ -135,8 +136,19 @@ def solve(statements: Sequence[Formula]) -> tuple[bool, ...]:
 
 # --- generation ------------------------------------------------------------------------------------
 
+def is_constant(formula: Formula, n: int) -> bool:
+    """Whether a formula over ``n`` people has the same truth value under every assignment."""
+    values = evaluate(formula, all_assignments(n))
+    return bool(values.all() or not values.any())
+
+
 def random_formula(rng: np.random.Generator, n: int, height: int) -> Formula:
-    """A random formula over ``n`` people whose tree has exactly ``height`` levels."""
+    """A random formula over ``n`` people whose tree has exactly ``height`` levels.
+
+    No part of it is constant ("Bob is a knight or Bob is a knave" is always true, "I am a knight and
+    I am a knave" always false) and no connective joins two equal parts: those are redrawn, so every
+    clause says something about the roles.
+    """
     if height == 1:
         return Claim(int(rng.integers(n)), bool(rng.integers(2)))
     ops = BINARY_OPS + (("not",) if height >= 3 else ())
@@ -146,10 +158,10 @@ def random_formula(rng: np.random.Generator, n: int, height: int) -> Formula:
     while True:
         deep = random_formula(rng, n, height - 1)
         other = random_formula(rng, n, int(rng.integers(1, height)))
-        if deep != other:
-            break
-    left, right = (deep, other) if rng.integers(2) else (other, deep)
-    return Op(op, left, right)
+        left, right = (deep, other) if rng.integers(2) else (other, deep)
+        formula = Op(op, left, right)
+        if deep != other and not is_constant(formula, n):
+            return formula
 
 
 @dataclass(frozen=True)
