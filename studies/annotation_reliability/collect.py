@@ -64,14 +64,17 @@ def import_job(job: str) -> pd.DataFrame:
     return pd.read_parquet(folder / "annotated.parquet")
 
 
-def ship(annotated: list[pd.DataFrame]) -> None:
+def ship(annotated: dict[str, pd.DataFrame]) -> None:
     """Write the shipped jobs' labels, with their provenance, as the bundled sample's reference annotations.
 
-    Pass 1's answers to the items the answer-format fix changed no longer match those items' requests
-    (their prompts changed), so those items carry only the formatfix job's v2 labels: an instance
-    never has labels of two protocols.
+    Pass 1's v1 labels of the items the answer-format fix changed were made with the old format; they
+    are superseded by the formatfix job's v2 labels, so an instance never carries labels of two protocols.
     """
-    labels = pd.concat([a[["instance_id", *ANNOTATED, *PROVENANCE_COLUMNS]] for a in annotated], ignore_index=True)
+    superseded = set(annotated["formatfix"]["instance_id"]) if "formatfix" in annotated else set()
+    if "pass1" in annotated:
+        annotated["pass1"] = annotated["pass1"][~annotated["pass1"]["instance_id"].isin(superseded)]
+    labels = pd.concat([a[["instance_id", *ANNOTATED, *PROVENANCE_COLUMNS]] for a in annotated.values()],
+                       ignore_index=True)
     labels = labels[labels[list(ANNOTATED)].notna().any(axis=1)]
     if labels["instance_id"].duplicated().any():
         raise InputError(f"labelled by two jobs: {labels.loc[labels['instance_id'].duplicated(), 'instance_id'].iloc[0]}")
@@ -81,12 +84,12 @@ def ship(annotated: list[pd.DataFrame]) -> None:
 
 
 def main() -> None:
-    shipped = []
+    shipped = {}
     for job in JOBS:
         if (ANSWERS / job).is_dir():
             annotated = import_job(job)
             if job in SHIPPED:
-                shipped.append(annotated)
+                shipped[job] = annotated
     ship(shipped)
 
 

@@ -44,7 +44,14 @@ def batteries() -> dict[str, pd.DataFrame]:
     """The battery each job annotates (no outcome columns: annotators never see them)."""
     battery, _ = load_sample()
     chosen = battery[battery["instance_id"].isin(reference_subset())]
+    fix = pd.read_csv(FORMAT_FIX)
+    fix = fix[fix["in_reference_subset"]]
+    fixed = chosen[chosen["instance_id"].isin(fix["instance_id"])].reset_index(drop=True)
+    # Passes 1 and 2 were answered (protocol v1) with the answer formats of the time: rebuild exactly those
+    # requests; the items the fix changed are re-annotated under v2 by the formatfix job.
+    before = dict(zip(fix["instance_id"], fix["old_answer_format"]))
     reference = chosen[chosen["benchmark"].isin(["mmlu_pro", "bbh"])].reset_index(drop=True)
+    reference["answer_format"] = [before.get(i, f) for i, f in zip(reference["instance_id"], reference["answer_format"])]
     rng = np.random.default_rng(SEED)
     picks = []
     for (benchmark, _), group in reference.groupby(["benchmark", "task"], sort=True):
@@ -54,12 +61,10 @@ def batteries() -> dict[str, pd.DataFrame]:
     items = load_calibration()
     calibration = pd.DataFrame({"instance_id": "calibration/" + items["item_id"], "benchmark": "calibration",
                                 "task": items["scale"], "prompt": items["prompt"], "target": "", "answer_format": ""})
-    fixed = pd.read_csv(FORMAT_FIX)
-    fixed = reference[reference["instance_id"].isin(fixed.loc[fixed["in_reference_subset"], "instance_id"])]
     return {"pass1": reference, "pass2": second, "calibration": calibration,
             "eqbench": chosen[chosen["benchmark"] == "eqbench_v2"].reset_index(drop=True),
             "kk": chosen[chosen["benchmark"] == "knights_knaves"].reset_index(drop=True),
-            "formatfix": fixed.reset_index(drop=True)}
+            "formatfix": fixed}
 
 
 def export(job: str, battery: pd.DataFrame) -> Path:
