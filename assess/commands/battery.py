@@ -59,6 +59,23 @@ def kk(
                       f"e.g. {skipped[0]}", highlight=False)
 
 
+@battery_app.command("grid")
+def grid(
+    out: Path = typer.Option(..., "--out", "-o", help="Battery file to write (.parquet or .csv)."),
+    size: str = typer.Option("4..8", "--size", help="Grid side: N, A..B or A,B,C (3-9)."),
+    steps: str = typer.Option("2..10", "--steps", help="Instructions per walk: N, A..B or A,B,C (1-30)."),
+    n: int = typer.Option(10, "--n", min=1, help="Walks per (size, steps) cell."),
+    seed: int = typer.Option(0, "--seed", help="Random seed (each cell has its own stream)."),
+) -> None:
+    """Grid-navigation walks (spatial reasoning) with their final square and heading as the target."""
+    from ..generators import grid as generator
+
+    rows = generator.battery(parse_range(size, "--size"), parse_range(steps, "--steps"), n, seed)
+    table = validate_battery(pd.DataFrame(rows), "generated walks")
+    write_table(table, out)
+    console.print(f"wrote {len(table)} walks -> {out}", highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     """Add the `battery` group to the app."""
     app.add_typer(battery_app)

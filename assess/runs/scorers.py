@@ -14,6 +14,7 @@ import string
 from dataclasses import dataclass
 from typing import Protocol
 
+from ..generators.grid import parse_position
 from ..generators.kk import ROLE_TRUTHFUL, parse_assignment
 from .dataset import Sample
 
@@ -215,3 +216,16 @@ class KnightsKnavesScorer:
         right = sum(found.get(name) == truthful for name, truthful in expected.items())
         extracted = ", ".join(f"{name}={'T' if found[name] else 'L'}" for name in expected if name in found)
         return Score(right == len(expected), extracted or None, right / len(expected))
+
+
+class GridScorer:
+    """Grid navigation: the last "C4 east"-style square and heading in the output equals the target."""
+
+    name = "grid"
+
+    async def score(self, sample: Sample, output: str) -> Score:
+        expected = parse_position(sample.target)
+        if expected is None:
+            raise ValueError(f"target {sample.target!r} of {sample.instance_id} is not a square and a heading")
+        answer = parse_position(output)
+        return Score(answer == expected, answer)
