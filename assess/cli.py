@@ -28,7 +28,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rubrics": ("rubrics", "Validate the rubrics and list every scale, or show one scale's rubric in full."),
     "annotate": ("annotate", "Annotate BATTERY (CSV/Parquet/JSONL in battery layout) with demand levels from an "
                              "LLM annotator."),
-    "agreement": ("annotate", "Agreement between annotators on the same battery, and their aggregate."),
+    "agreement": ("annotate", "Compare batteries annotated by different annotators and aggregate them to final "
+                              "levels."),
     "run": ("run", "Generate (or reuse cached) outputs, score them, and write outcomes plus their settings."),
     "import": ("import_logs", "Import per-instance outcomes from lm-evaluation-harness, Inspect AI or wide "
                               "matrices."),
