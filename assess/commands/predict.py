@@ -194,8 +194,18 @@ def evaluate(
     first_seed = result.predictions[result.predictions["seed"] == result.predictions["seed"].min()]
     save_figure(calibration_figure(first_seed, title=f"{assessor} assessor"), output / "calibration.png")
     save_figure(rejection_figure(first_seed, title=f"{assessor} assessor"), output / "rejection.png")
-    Console().print(frame_table(summary, f"{assessor} assessor: evaluation summary"))
+    Console().print(summary_table(summary, f"{assessor} assessor: evaluation summary"))
     console.print(f"wrote {output}/table.csv, summary.csv, predictions.parquet and plots", highlight=False)
+
+
+def summary_table(summary: pd.DataFrame, title: str):
+    """The evaluation summary as a rich table: one row per metric, one column per protocol and aggregate."""
+    metrics = [c for c in summary.columns if c not in ("protocol", "aggregate", "subjects", "fit_seconds",
+                                                        "predict_seconds")]
+    wide = summary.set_index(["protocol", "aggregate", "subjects"])[metrics].T
+    wide.columns = [f"{protocol}\n{aggregate.replace('accuracy_', '')} ({subjects} subjects)"
+                    for protocol, aggregate, subjects in wide.columns]
+    return frame_table(wide.rename_axis("metric").reset_index(), title)
 
 
 def register(app: typer.Typer) -> None:

@@ -12,7 +12,7 @@ def frame_table(frame: pd.DataFrame, title: str, digits: int = 3) -> Table:
     table = Table(title=title, header_style="bold", title_justify="left")
     for column in frame.columns:
         numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) or v == "" for v in frame[column].tolist())
-        table.add_column(escape(str(column)), justify="right" if numeric else "left")
+        table.add_column(escape(str(column)), justify="right" if numeric else "left", overflow="fold")
     for row in frame.itertuples(index=False):
         table.add_row(*(_format(value, digits) for value in row))
     return table
