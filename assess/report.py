@@ -82,19 +82,21 @@ def write_report(result: "ProfileResult", output_dir: Path, fingerprint: str) ->
     return files
 
 
-def write_comparison(results: Mapping[str, pd.DataFrame], output_dir: Path) -> None:
+def write_comparison(results: Mapping[str, pd.DataFrame], output_dir: Path, min_n: int | None = None) -> None:
     """Side-by-side profiles of several subjects: one radar, one wide CSV of abilities, one HTML page with
     intervals and n (insufficient evidence greyed)."""
     wide = pd.DataFrame({name: table.set_index("scale")["ability"] for name, table in results.items()})
     wide.index.name = "scale"
     atomic.write_text(output_dir / "comparison.csv", wide.reset_index().to_csv(index=False))
-    png = _png(radar(results, "Ability profiles"))
+    png = _png(radar(results, "Ability profiles", min_n))
     atomic.write_bytes(output_dir / "comparison.png", png)
     indexed = {name: table.set_index("scale") for name, table in results.items()}
     rows = [[_cell(code), _cell(SCALE_NAMES.get(code, code), "name")]
             + [_ability_cell(frame.loc[code]) for frame in indexed.values()] for code in wide.index]
     body = (_img(png) + f"<p>{html.escape(HOW_TO_READ)}</p>"
-            + _table(["scale", "name", *results], rows) + "<p>ability [95 % interval] (n instances)</p>")
+            + _table(["scale", "name", *results], rows)
+            + f"<p>ability [95 % interval] (n instances); † grey: fewer than {min_n or 'the minimum of'} instances, "
+              "insufficient evidence; ↑ above level 5, an extrapolation</p>")
     atomic.write_text(output_dir / "comparison.html", _page("Ability profiles compared", body))
 
 

@@ -125,3 +125,20 @@ def test_curves_have_no_panel_for_n_zero_and_list_them():
     legend = fig.legends[0]
     assert "no panel for CEe, CL" in legend.get_title().get_text()
     assert all("instance" in t.get_text() for t in legend.get_texts())
+
+
+def test_comparison_page_shows_intervals_and_n(tmp_path, files):
+    import yaml
+
+    battery, outcomes = files[1], files[3]
+    paths = []
+    for subject in ("strong", "weak"):
+        path = tmp_path / f"{subject}.yaml"
+        path.write_text(yaml.safe_dump({"subject": subject, "battery": battery, "outcomes": outcomes,
+                                        "output_dir": f"out_{subject}", "bootstrap": 20, "min_n": 60}))
+        paths.append(str(path))
+    assert main(["profile", *paths, "--compare-out", str(tmp_path / "cmp"), "--quiet"]) == 0
+    page = (tmp_path / "cmp" / "comparison.html").read_text()
+    strong = pd.read_csv(tmp_path / "out_strong" / "abilities.csv").set_index("scale").loc["QLq"]
+    assert f"{strong['ability']:.2f} [{strong['ci_low']:.2f}, {strong['ci_high']:.2f}] (n={int(strong['n'])})" in page
+    assert "fewer than 60 instances" in page and "– (n=0)" in page

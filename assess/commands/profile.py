@@ -133,7 +133,7 @@ def profile(
                          f"accuracy {result.accuracy:.3f}; outputs {state} in {result.config.output_dir} "
                          f"(open {REPORT_HTML})", highlight=False)
     if compare_out is not None:
-        write_comparison({r.config.subject: r.abilities for r in results}, compare_out)
+        write_comparison({r.config.subject: r.abilities for r in results}, compare_out, results[0].config.min_n)
         if not quiet:
             status.print(f"comparison written to {compare_out}", highlight=False)
 
