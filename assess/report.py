@@ -128,7 +128,7 @@ def _img(png: bytes) -> str:
 
 
 def _page(title: str, body: str) -> str:
-    style = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}"
+    style = ("body{font-family:system-ui,sans-serif;max-width:1250px;margin:2em auto;color:#222}"
              "table{border-collapse:collapse}td,th{padding:3px 10px;border-bottom:1px solid #ddd;text-align:right}"
              "img{max-width:100%}.weak{color:#999}.name{text-align:left;color:#555}")
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"

@@ -81,7 +81,7 @@ def _folder_name(subject: str) -> str:
 
 def profile(
     ctx: typer.Context,
-    configs: list[Path] | None = typer.Argument(None, metavar="[MODEL_YAML]...", show_default=False,
+    configs: list[Path] | None = typer.Argument(None, metavar="MODEL_YAML", show_default=False,
                                                 help="One or more model.yaml files (see examples/model.yaml); "
                                                      "or leave out and give --subject."),
     subject: str | None = typer.Option(None, "--subject", help="Profile this subject without a YAML file."),
