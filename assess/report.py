@@ -60,8 +60,11 @@ def abilities_document(result: "ProfileResult") -> dict:
         "n_annotated": result.n_annotated,
         "accuracy": result.accuracy,
         "settings": {"method": config.method, "bootstrap": config.bootstrap, "seed": config.seed,
-                     "dominant_only": config.dominant_only, "min_n": config.min_n,
+                     "dominant_only": config.dominant_only, "min_ug": config.min_ug, "level_diff": config.level_diff,
+                     "round_levels": config.round_levels, "min_n": config.min_n,
                      "filters": config.filters.model_dump()},
+        "excluded": {"low_ug": int(result.abilities["excluded_low_ug"].max()),
+                     "missing_ug": int(result.abilities["excluded_missing_ug"].max())},
         "scales": scales,
     }
 
@@ -154,11 +157,16 @@ def _html(result: "ProfileResult", radar_png: bytes, curves_png: bytes) -> str:
                 f"annotated) · accuracy "
                 f"{result.accuracy:.3f} · bootstrap {config.bootstrap} (seed {config.seed}) · dominance filter "
                 f"{'on' if config.dominant_only else 'off'} · min_n {config.min_n}</p>")
-    method = ("<p>Per scale, a logistic curve of success against demand level is fitted with level-balancing "
-              "weights and a failure anchor at level 20; the ability is the area under that curve from level 0, "
-              "in level units. Intervals: 95 % bootstrap over instances. Points: per-level success rates. "
-              f"Scales with fewer than {config.min_n} instances (n) are greyed here, in the curves, and left out "
-              "of the radar.</p>")
+    excluded = result.abilities[["excluded_low_ug", "excluded_missing_ug"]].max()
+    method = ("<p>The published ADeLe method: instances with unguessability below "
+              f"{config.min_ug:g} are left out ({int(excluded['excluded_low_ug'])} here, and "
+              f"{int(excluded['excluded_missing_ug'])} without an unguessability label); per scale, a logistic "
+              "curve of success against demand level is fitted on the instances where that scale is the highest "
+              "demand, with the toolkit's level-balancing weights over levels 1–5 and a failure anchor at level 20; "
+              "the ability is the area under that curve from level 0 to 100, in level units. "
+              "Intervals: 95 % bootstrap over instances. Points: per-level success rates. "
+              f"Scales with fewer than {config.min_n} instances (n) are greyed here and in the curves, and left "
+              "out of the radar.</p>")
     body = (settings + f"<h2>How to read an ability</h2><p>{html.escape(HOW_TO_READ)}</p>" + _img(radar_png)
             + "<h2>Abilities</h2>" + table
             + "<h2>Characteristic curves</h2>" + _img(curves_png) + "<h2>Method</h2>" + method)
