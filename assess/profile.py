@@ -143,9 +143,12 @@ def run_profile(config: ProfileConfig, *, force: bool = False) -> ProfileResult:
 
 def flag_evidence(abilities: pd.DataFrame, min_n: int) -> pd.DataFrame:
     """Add ``insufficient`` (fewer than ``min_n`` instances behind the curve, n = 0 included) and
-    ``extrapolation`` (an ability above the highest annotated level, 5) to an ability table."""
+    ``extrapolation`` (an ability above the highest annotated level, 5) to an ability table, and blank the
+    intercept and slope of scales without instances (a curve fitted to nothing)."""
     ability = abilities["ability"].astype(float)
-    return abilities.assign(insufficient=abilities["n"] < min_n, extrapolation=ability.notna() & (ability > LEVEL_MAX))
+    empty = abilities["n"] == 0
+    return abilities.assign(insufficient=abilities["n"] < min_n, extrapolation=ability.notna() & (ability > LEVEL_MAX),
+                            intercept=abilities["intercept"].mask(empty), slope=abilities["slope"].mask(empty))
 
 
 def _is_current(output_dir: Path, stamp: str) -> bool:

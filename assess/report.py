@@ -45,14 +45,11 @@ HOW_TO_READ = ("An ability is a demand level on the scale's 0-5 range: the subje
 def abilities_document(result: "ProfileResult") -> dict:
     """The content of ``abilities.json``: the subject, its evidence, the settings and one entry per scale."""
     config = result.config
-    scales = {}
-    for _, row in result.abilities.iterrows():
-        fitted = row["n"] > 0
-        scales[row["scale"]] = {"ability": row["ability"], "ci95": [row["ci_low"], row["ci_high"]], "n": int(row["n"]),
-                                "insufficient_evidence": bool(row["insufficient"]),
-                                "extrapolation": bool(row["extrapolation"]),
-                                "intercept": row["intercept"] if fitted else None,
-                                "slope": row["slope"] if fitted else None}
+    scales = {row["scale"]: {"ability": row["ability"], "ci95": [row["ci_low"], row["ci_high"]], "n": int(row["n"]),
+                             "insufficient_evidence": bool(row["insufficient"]),
+                             "extrapolation": bool(row["extrapolation"]),
+                             "intercept": row["intercept"], "slope": row["slope"]}  # NaN (n = 0) → null
+              for _, row in result.abilities.iterrows()}
     return {
         "subject": config.subject,
         "assess_version": __version__,
@@ -148,7 +145,7 @@ def _html(result: "ProfileResult", radar_png: bytes, curves_png: bytes) -> str:
                 else "extrapolation (above level 5)" if row["extrapolation"] else "")
         css = "weak" if row["insufficient"] else ""
         values = [_number(row["ability"]), f"[{_number(row['ci_low'])}, {_number(row['ci_high'])}]", str(int(row["n"])),
-                  _number(row["intercept"], 3) if fitted else "–", _number(row["slope"], 3) if fitted else "–", note]
+                  _number(row["intercept"], 3), _number(row["slope"], 3), note]
         rows.append([_cell(row["scale"], css), _cell(SCALE_NAMES.get(row["scale"], row["scale"]), "name")]
                     + [_cell(v, css) for v in values])
     table = _table(["scale", "name", "ability", "95 % interval", "n", "intercept", "slope", "note"], rows)

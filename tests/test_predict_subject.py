@@ -26,6 +26,8 @@ def test_single_subject_assessor_records_its_subject(tmp_path, capsys):
     assert pd.read_csv(out)["subject"].eq("weak").all()
     assert main(["predict", str(model), "--battery", str(battery), "--subject", "strong", "-o", str(out)]) == 2
     assert "fitted on 'weak', not 'strong'" in capsys.readouterr().err.replace("\n", "")
+    assert main(["fit", str(model), "--battery", str(battery), "--outcomes", str(outcomes), "--subject", "Weak-"]) == 2
+    assert "did you mean 'weak'?" in capsys.readouterr().err.replace("\n", "")
 
 
 def test_multisubject_takes_the_subject_from_abilities_json(tmp_path, capsys):

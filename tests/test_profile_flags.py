@@ -80,6 +80,7 @@ def test_min_n_flags_insufficient_evidence_and_the_report_says_so(tmp_path, file
     assert weak, "the fixture should leave some scales under 100 instances"
     assert scales[weak[0]]["ability"] is not None  # kept, with its flag
     assert scales["CEe"]["n"] == 0 and scales["CEe"]["intercept"] is None and scales["CEe"]["slope"] is None
+    assert pd.read_csv(out / "abilities.csv").set_index("scale").loc["CEe", ["intercept", "slope"]].isna().all()
     assert "†" in table and "fewer than 100 instances" in " ".join(table.split())
     html = (out / "report.html").read_text()
     assert "How to read an ability" in html and "insufficient evidence (n &lt; 100)" in html

@@ -112,7 +112,8 @@ def fit(
         raise InputError(f"--subject is required for the {assessor} assessor")
     rows = join(table, results, subject)
     if rows.empty:
-        raise InputError(f"no outcomes for subject {subject!r} on this battery", column="subject")
+        raise InputError(f"no outcomes for subject {subject!r} on this battery"
+                         f"{did_you_mean(str(subject), results['subject'].unique())}", column="subject")
     model.fit(rows, rows["correct"].to_numpy())
     save(model, output, subject=None if assessor == "multisubject" else subject)
     console.print(f"fitted {type(model).__name__} on {len(rows)} outcomes; saved to {output}", highlight=False)
