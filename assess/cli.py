@@ -53,6 +53,7 @@ class LazyGroup(TyperGroup):
             self.commands.setdefault(name, _Placeholder(name, help=short_help, short_help=short_help))
 
     def resolve_command(self, ctx: Any, args: list[str]) -> tuple[str | None, Any, list[str]]:
+        """Load the command about to run (or show its help), then resolve it as Typer does."""
         if args and isinstance(self.commands.get(args[0]), _Placeholder):
             self.load(args[0])
         return super().resolve_command(ctx, args)
