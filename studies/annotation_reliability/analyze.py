@@ -1,9 +1,12 @@
 """Reliability and validity of the reference annotations; writes results/*.csv and results/tables.md.
 
-    python studies/annotation_reliability/analyze.py
+    python studies/annotation_reliability/analyze.py                    # every table, results/tables.md
+    python studies/annotation_reliability/analyze.py reliability_new    # only these tables' CSVs (no outcomes read)
 
 Reliability: pass 1 vs the independent pass 2 (quadratic-weighted kappa, Spearman, exact and ±1
-agreement per scale), and the calibration set scored against its intended levels.
+agreement per scale), the same on the 300 new items of the pass2new job (EQ-Bench, Knights and
+Knaves, pooled; pass 1 there is the eqbench and kk jobs), and the calibration set scored against its
+intended levels.
 Validity: per scale, Spearman between an item's level and its mean success over the models that
 ran it (MMLU-Pro: 21 models; BBH: code-davinci-002 with and without chain of thought; EQ-Bench: 70
 models; Knights and Knaves: gemma-3-270m), mean levels of the 3/5/7-object variants of BBH's
@@ -13,6 +16,7 @@ the highest demand for any one subject. EQ-Bench: the 70 models' MS abilities be
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -33,11 +37,31 @@ VARIANT_TASKS = ("logical_deduction", "tracking_shuffled_objects")
 SIZES = ("three", "five", "seven")
 
 
-def reliability() -> pd.DataFrame:
-    first = pd.read_parquet(WORK / "pass1" / "annotated.parquet")
-    second = pd.read_parquet(WORK / "pass2" / "annotated.parquet")
+def pass_agreement(first: pd.DataFrame, second: pd.DataFrame) -> pd.DataFrame:
+    """Per scale: n, qwk, Spearman, exact and within-one agreement of pass 1 with pass 2 on pass 2's items."""
     first = first[first["instance_id"].isin(second["instance_id"])]
     return agreement_report({"pass1": first, "pass2": second}).drop(columns=["annotator_a", "annotator_b"])
+
+
+def reliability() -> pd.DataFrame:
+    return pass_agreement(pd.read_parquet(WORK / "pass1" / "annotated.parquet"),
+                          pd.read_parquet(WORK / "pass2" / "annotated.parquet"))
+
+
+#: pass-1 job -> benchmark of the new items that pass2new re-annotates
+NEW_ITEMS = {"eqbench": "eqbench_v2", "kk": "knights_knaves"}
+REPORT_COLUMNS = ["scale", "n", "qwk", "spearman", "exact", "within_one"]
+
+
+def reliability_new() -> pd.DataFrame:
+    """Pass 1 (eqbench and kk jobs) vs pass2new per scale: rows (items, scale, n, qwk, ...), items in
+    eqbench, kk and pooled."""
+    first = pd.concat([pd.read_parquet(WORK / job / "annotated.parquet") for job in NEW_ITEMS], ignore_index=True)
+    second = pd.read_parquet(WORK / "pass2new" / "annotated.parquet")
+    parts = {name: second[second["benchmark"] == benchmark] for name, benchmark in NEW_ITEMS.items()}
+    parts["pooled"] = second
+    tables = [pass_agreement(first, part).assign(items=name) for name, part in parts.items()]
+    return pd.concat(tables, ignore_index=True)[["items", *REPORT_COLUMNS]]
 
 
 def calibration() -> pd.DataFrame:
@@ -116,10 +140,24 @@ def eqbench_ms(battery: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame:
     return ms.join(summary).sort_values("accuracy", ascending=False).round(3).reset_index()
 
 
+#: Tables that read annotations only (no outcomes): `analyze.py NAME ...` writes just these CSVs.
+ANNOTATION_TABLES = {"reliability": reliability, "reliability_new": reliability_new, "calibration": calibration}
+
+
 def main() -> None:
+    wanted = sys.argv[1:]
+    if wanted:
+        unknown = [name for name in wanted if name not in ANNOTATION_TABLES]
+        if unknown:
+            raise SystemExit(f"unknown table(s) {', '.join(unknown)}; choose from {', '.join(ANNOTATION_TABLES)}")
+        for name in wanted:
+            table = ANNOTATION_TABLES[name]()
+            atomic.write_text(RESULTS / f"{name}.csv", table.to_csv(index=False))
+            print(f"## {name}\n\n{table.round(3).to_markdown(index=False)}\n")
+        return
     battery, outcomes = load_sample(annotated_only=True)
     ms = eqbench_ms(battery, outcomes)
-    tables = {"reliability": reliability(), "calibration": calibration(),
+    tables = {"reliability": reliability(), "reliability_new": reliability_new(), "calibration": calibration(),
               "validity": validity(battery, outcomes), "variants": variants(battery, outcomes),
               "kk_validity": kk_validity(battery, outcomes), "kk_trends": kk_trends(battery),
               "coverage": coverage(battery, outcomes), "eqbench_ms": ms}

@@ -1,6 +1,7 @@
 """Import the annotators' answers through the engine's parser and build the shipped annotations.
 
-    python studies/annotation_reliability/collect.py
+    python studies/annotation_reliability/collect.py            # every job; ships the shipped jobs' labels
+    python studies/annotation_reliability/collect.py JOB ...    # import only these jobs; ships nothing
 
 Annotators write answers/<job>/chunk_NN.answers.tsv, one line per request:
     <custom_id> TAB <19 values in the order AS CEc CEe CL MCr MCt MCu MS QLl QLq SNs KNa KNc KNf KNn KNs AT VO UG> TAB <brief reasoning>
@@ -29,7 +30,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 WORK = HERE / "work"
 ANSWERS = HERE / "answers"
-#: Jobs whose labels are the bundled sample's reference annotations (pass 2 and calibration only measure).
+#: Jobs whose labels are the bundled sample's reference annotations (pass 2, pass2new and calibration only measure).
 SHIPPED = ("pass1", "eqbench", "kk", "formatfix")
 
 
@@ -84,6 +85,14 @@ def ship(annotated: dict[str, pd.DataFrame]) -> None:
 
 
 def main() -> None:
+    wanted = sys.argv[1:]
+    unknown = [job for job in wanted if job not in JOBS]
+    if unknown:
+        raise SystemExit(f"unknown job(s) {', '.join(unknown)}; jobs: {', '.join(JOBS)}")
+    if wanted:
+        for job in wanted:
+            print(f"{job}: {len(import_job(job))} items -> {WORK / job / 'annotated.parquet'}")
+        return
     shipped = {}
     for job in JOBS:
         if (ANSWERS / job).is_dir():

@@ -10,6 +10,8 @@ Jobs, each through `assess annotate --export-requests` (all-scales mode, bundled
   kk           the 315 original Knights-and-Knaves puzzles of the sample, pass-1 annotator
   formatfix    the reference BBH items whose answer format the listed-options fix changed
                (studies/sample_battery/answer_format_fix.csv), pass-1 annotator, protocol v2
+  pass2new     an independent second pass on 300 of the new items: 120 of the 171 EQ-Bench items and
+               180 of the kk job's puzzles, stratified over people x depth (seeded), pass-2 annotator
 Each job's requests go to work/<job>/requests.jsonl (large, not committed: they are rebuilt
 deterministically) and its items to work/<job>/chunk_NN.items.md — the custom_id and the task
 instance block of each request, what an annotator reads after reading rubrics/ once.
@@ -25,7 +27,9 @@ import numpy as np
 import pandas as pd
 
 from assess.calibration import load_calibration
+from assess.battery import PROVENANCE_COLUMNS
 from assess.datasets import load_sample, reference_subset
+from assess.scales import ANNOTATED
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / "work"
@@ -33,10 +37,13 @@ CHUNK = 150
 SEED = 7
 PASS2_PER_MMLU_CATEGORY = 11
 PASS2_PER_BBH_TASK = 3
+PASS2NEW_EQBENCH = 120
+PASS2NEW_KK = 180
 #: job -> (annotator file, protocol version)
 JOBS = {"pass1": ("annotator_pass1.yaml", "v1"), "pass2": ("annotator_pass2.yaml", "v1"),
         "calibration": ("annotator_pass1.yaml", "v1"), "eqbench": ("annotator_pass1.yaml", "v1"),
-        "kk": ("annotator_pass1.yaml", "v1"), "formatfix": ("annotator_pass1.yaml", "v2")}
+        "kk": ("annotator_pass1.yaml", "v1"), "formatfix": ("annotator_pass1.yaml", "v2"),
+        "pass2new": ("annotator_pass2.yaml", "v1")}
 FORMAT_FIX = HERE.parents[1] / "studies" / "sample_battery" / "answer_format_fix.csv"
 
 
@@ -61,10 +68,28 @@ def batteries() -> dict[str, pd.DataFrame]:
     items = load_calibration()
     calibration = pd.DataFrame({"instance_id": "calibration/" + items["item_id"], "benchmark": "calibration",
                                 "task": items["scale"], "prompt": items["prompt"], "target": "", "answer_format": ""})
-    return {"pass1": reference, "pass2": second, "calibration": calibration,
-            "eqbench": chosen[chosen["benchmark"] == "eqbench_v2"].reset_index(drop=True),
-            "kk": chosen[chosen["benchmark"] == "knights_knaves"].reset_index(drop=True),
-            "formatfix": fixed}
+    eqbench = chosen[chosen["benchmark"] == "eqbench_v2"].reset_index(drop=True)
+    kk = chosen[chosen["benchmark"] == "knights_knaves"].reset_index(drop=True)
+    return {"pass1": reference, "pass2": second, "calibration": calibration, "eqbench": eqbench, "kk": kk,
+            "formatfix": fixed, "pass2new": second_pass_new(eqbench, kk)}
+
+
+def second_pass_new(eqbench: pd.DataFrame, kk: pd.DataFrame) -> pd.DataFrame:
+    """Seeded sample for the second pass on the new items, without pass 1's labels.
+
+    120 EQ-Bench items drawn at random; 180 puzzles spread over the people x depth cells as evenly as
+    possible (every cell gets 180 // cells, a seeded choice of cells one more).
+    """
+    rng = np.random.default_rng(SEED)
+    picks = list(rng.choice(eqbench["instance_id"].to_numpy(), size=PASS2NEW_EQBENCH, replace=False))
+    cells = list(kk.groupby(["people", "depth"], sort=True))
+    sizes = np.full(len(cells), PASS2NEW_KK // len(cells))
+    sizes[rng.choice(len(cells), size=PASS2NEW_KK - sizes.sum(), replace=False)] += 1
+    for (_, group), size in zip(cells, sizes):
+        picks.extend(rng.choice(group["instance_id"].to_numpy(), size=size, replace=False))
+    both = pd.concat([eqbench, kk], ignore_index=True)
+    chosen = both[both["instance_id"].isin(picks)]
+    return chosen.drop(columns=[c for c in (*ANNOTATED, *PROVENANCE_COLUMNS) if c in chosen]).reset_index(drop=True)
 
 
 def export(job: str, battery: pd.DataFrame) -> Path:
