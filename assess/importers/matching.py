@@ -176,17 +176,26 @@ def suggest_id_flags(records: pd.DataFrame, battery: pd.DataFrame) -> IdSuggesti
     """The id field (of each record's ``fields``) and battery id prefix that match the most records.
 
     Prefixes tried: "" and every battery id up to its last ``/`` (``mmlu_pro/``, ``bbh/navigate/``, ...).
+    A record with logged text counts only when the item's prompt (its first 40 normalised characters)
+    occurs in that text, so ids that exist but name other questions (doc 3 of one task is not doc 3 of
+    another) are not suggested.
     """
-    known = set(battery["instance_id"])
-    prefixes = {""} | {i.rsplit("/", 1)[0] + "/" for i in known if "/" in i}
-    values: dict[str, list[str]] = {}
-    for fields in records["fields"]:
+    anchors = dict(zip(battery["instance_id"], battery["prompt"].map(lambda p: normalise_prompt(p)[:_ANCHOR])))
+    prefixes = {""} | {i.rsplit("/", 1)[0] + "/" for i in anchors if "/" in i}
+    texts = [normalise_prompt(t) for t in records["text"]]
+    values: dict[str, list[tuple[str, str]]] = {}
+    for fields, text in zip(records["fields"], texts):
         for name, value in (fields or {}).items():
-            values.setdefault(name, []).append(record_id(value))
+            values.setdefault(name, []).append((record_id(value), text))
+
+    def agrees(instance_id: str, text: str) -> bool:
+        anchor = anchors.get(instance_id)
+        return anchor is not None and (not text or anchor in text)
+
     best: IdSuggestion | None = None
-    for name, ids in values.items():
+    for name, pairs in values.items():
         for prefix in prefixes:
-            count = sum(f"{prefix}{i}" in known for i in ids)
+            count = sum(agrees(f"{prefix}{i}", text) for i, text in pairs)
             if count and (best is None or count > best.matches):
                 best = IdSuggestion(name, prefix, count)
     return best

@@ -1,0 +1,76 @@
+"""The Inspect AI task `assess/battery`, run for real with Inspect's mockllm model, and its log imported back.
+
+Needs the `inspect` extra and `assess` installed (Inspect finds the task through the package's
+``inspect_ai`` entry point, as `inspect eval assess/battery` does).
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from assess.cli import main
+from assess.datasets import load_sample
+from assess.scales import ANNOTATED
+
+inspect_ai = pytest.importorskip("inspect_ai", reason="needs the `inspect` extra")
+CORRECT_ANSWER = "Alpha"
+
+
+@pytest.fixture(scope="module")
+def battery_file(tmp_path_factory) -> Path:
+    """Six annotated sample items (multiple choice, binary, numeric) and one of our own, answerable by mockllm."""
+    sample = load_sample(annotated_only=True)[0]
+    rows = pd.concat([sample[sample["answer_format"].str.startswith("multiple_choice")].head(2),
+                      sample[sample["answer_format"] == "binary"].head(2),
+                      sample[sample["answer_format"] == "numeric"].head(2)])
+    own = rows.iloc[[0]].assign(instance_id="toy/echo", benchmark="toy", task="echo", prompt="Say a word.",
+                                target=CORRECT_ANSWER, answer_format="free_text")
+    path = tmp_path_factory.mktemp("battery") / "battery.csv"
+    pd.concat([rows, own]).to_csv(path, index=False)
+    return path
+
+
+def _only_log(folder: Path) -> dict:
+    (log,) = sorted(folder.glob("*.json"))
+    return json.loads(log.read_text())
+
+
+def test_eval_finds_the_task_and_carries_the_demands(tmp_path, battery_file) -> None:
+    from inspect_ai import eval as inspect_eval
+    from inspect_ai.model import ModelOutput, get_model
+
+    model = get_model("mockllm/model", custom_outputs=[ModelOutput.from_content("mockllm/model", CORRECT_ANSWER)] * 7)
+    (log,) = inspect_eval("assess/battery", task_args={"battery": str(battery_file)}, model=model,
+                          log_dir=str(tmp_path), log_format="json", display="none")
+    assert log.status == "success" and log.eval.task == "assess/battery"
+    battery = pd.read_csv(battery_file, dtype={"instance_id": str})
+    logged = {s["id"]: s for s in _only_log(tmp_path)["samples"]}
+    assert set(logged) == set(battery["instance_id"])
+    for row in battery.itertuples():
+        meta = logged[row.instance_id]["metadata"]
+        want = {code: getattr(row, code) for code in ANNOTATED if pd.notna(getattr(row, code))}
+        assert meta["demands"] == pytest.approx(want) and len(want) >= 18
+        assert meta["benchmark"] == row.benchmark and meta["task"] == row.task
+    # every answer is "Alpha": right only for our own free-text item
+    scores = {i: s["scores"]["assess_scorer"]["value"] for i, s in logged.items()}
+    assert scores.pop("toy/echo") == "C" and set(scores.values()) == {"I"}
+
+
+def test_the_log_imports_back_without_an_id_mapping(tmp_path, battery_file, capsys) -> None:
+    logs = tmp_path / "logs"
+    done = subprocess.run([str(Path(sys.executable).with_name("inspect")), "eval", "assess/battery", "-T",
+                           f"battery={battery_file}", "--model", "mockllm/model", "--log-dir", str(logs),
+                           "--log-format", "json", "--display", "none"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    (log,) = sorted(logs.glob("*.json"))
+    out = tmp_path / "outcomes.csv"
+    assert main(["import", "inspect", str(log), "--battery", str(battery_file), "-o", str(out)]) == 0
+    outcomes = pd.read_csv(out)
+    assert len(outcomes) == 7 and set(outcomes["subject"]) == {"mockllm/model"}
+    assert pd.read_csv(tmp_path / "outcomes.unmatched.csv").empty
+    assert "7 outcomes matched, 0 rows unmatched" in capsys.readouterr().err
