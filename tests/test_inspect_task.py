@@ -1,13 +1,15 @@
 """The Inspect AI task `assess/battery`, run for real with Inspect's mockllm model, and its log imported back.
 
 Needs the `inspect` extra and `assess` installed (Inspect finds the task through the package's
-``inspect_ai`` entry point, as `inspect eval assess/battery` does).
+``inspect_ai`` entry point, by the name `inspect eval assess/battery` uses). The tests call
+``inspect_ai.eval("assess/battery", ...)``, which resolves the name as the command line does; the
+mock answers carry token usage, since mockllm would otherwise count tokens with tiktoken, whose
+encoding files come from the network. They run from a scratch folder: next to a source tree named
+``assess/``, Inspect does not treat the package as installed and registers the task as ``battery``.
 """
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -35,21 +37,32 @@ def battery_file(tmp_path_factory) -> Path:
     return path
 
 
-def _only_log(folder: Path) -> dict:
-    (log,) = sorted(folder.glob("*.json"))
-    return json.loads(log.read_text())
-
-
-def test_eval_finds_the_task_and_carries_the_demands(tmp_path, battery_file) -> None:
+def _run(folder: Path, battery_file: Path) -> Path:
+    """``inspect eval assess/battery -T battery=FILE --model mockllm/model`` (every answer "Alpha"); the JSON log."""
     from inspect_ai import eval as inspect_eval
-    from inspect_ai.model import ModelOutput, get_model
+    from inspect_ai.model import ModelOutput, ModelUsage, get_model
 
-    model = get_model("mockllm/model", custom_outputs=[ModelOutput.from_content("mockllm/model", CORRECT_ANSWER)] * 7)
+    answer = ModelOutput.from_content("mockllm/model", CORRECT_ANSWER)
+    answer.usage = ModelUsage(input_tokens=20, output_tokens=1, total_tokens=21)
+    model = get_model("mockllm/model", custom_outputs=[answer] * 7)
     (log,) = inspect_eval("assess/battery", task_args={"battery": str(battery_file)}, model=model,
-                          log_dir=str(tmp_path), log_format="json", display="none")
-    assert log.status == "success" and log.eval.task == "assess/battery"
+                          log_dir=str(folder), log_format="json", display="none")
+    assert log.status == "success", log.error
+    assert log.eval.task == "assess/battery"
+    (path,) = sorted(folder.glob("*.json"))
+    return path
+
+
+@pytest.fixture
+def scratch(tmp_path, monkeypatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_eval_finds_the_task_and_carries_the_demands(scratch, battery_file) -> None:
+    log = json.loads(_run(scratch / "logs", battery_file).read_text())
     battery = pd.read_csv(battery_file, dtype={"instance_id": str})
-    logged = {s["id"]: s for s in _only_log(tmp_path)["samples"]}
+    logged = {s["id"]: s for s in log["samples"]}
     assert set(logged) == set(battery["instance_id"])
     for row in battery.itertuples():
         meta = logged[row.instance_id]["metadata"]
@@ -61,16 +74,12 @@ def test_eval_finds_the_task_and_carries_the_demands(tmp_path, battery_file) -> 
     assert scores.pop("toy/echo") == "C" and set(scores.values()) == {"I"}
 
 
-def test_the_log_imports_back_without_an_id_mapping(tmp_path, battery_file, capsys) -> None:
-    logs = tmp_path / "logs"
-    done = subprocess.run([str(Path(sys.executable).with_name("inspect")), "eval", "assess/battery", "-T",
-                           f"battery={battery_file}", "--model", "mockllm/model", "--log-dir", str(logs),
-                           "--log-format", "json", "--display", "none"], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    (log,) = sorted(logs.glob("*.json"))
-    out = tmp_path / "outcomes.csv"
+def test_the_log_imports_back_without_an_id_mapping(scratch, battery_file, capsys) -> None:
+    log = _run(scratch / "logs", battery_file)
+    out = scratch / "outcomes.csv"
     assert main(["import", "inspect", str(log), "--battery", str(battery_file), "-o", str(out)]) == 0
     outcomes = pd.read_csv(out)
     assert len(outcomes) == 7 and set(outcomes["subject"]) == {"mockllm/model"}
-    assert pd.read_csv(tmp_path / "outcomes.unmatched.csv").empty
+    assert outcomes.set_index("instance_id").loc["toy/echo", "correct"] == 1 and outcomes["correct"].sum() == 1
+    assert pd.read_csv(scratch / "outcomes.unmatched.csv").empty
     assert "7 outcomes matched, 0 rows unmatched" in capsys.readouterr().err

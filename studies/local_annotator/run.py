@@ -1,6 +1,6 @@
 """Gemma 3 270M as an annotator: run the shipped in-process example on calibration items and measure it.
 
-    nice -n 10 python studies/local_annotator/run.py [--scales QLq,VO] [--items 12] [--all-scales 1]
+    nice -n 10 python studies/local_annotator/run.py [--scales QLq,VO] [--items 12] [--all-scales 1] [--max-tokens N]
 
 Per scale, the calibration items (``rubrics/calibration/<CODE>.yaml``, 12 per scale, each with the
 level the rubric intends) are annotated per-scale through the real pipeline (prompts, parser,
@@ -57,8 +57,12 @@ def main() -> None:
     parser.add_argument("--scales", default="QLq,VO")
     parser.add_argument("--items", type=int, default=12, help="calibration items per scale (spread over the levels)")
     parser.add_argument("--all-scales", type=int, default=1)
+    parser.add_argument("--max-tokens", type=int, default=None, help="answer budget (default: the example's)")
     args = parser.parse_args()
     config = load_annotator(ROOT / "examples" / "annotator_gemma_local.yaml")
+    if args.max_tokens:
+        config = config.model_copy(update={"generation": config.generation.model_copy(
+            update={"max_tokens": args.max_tokens})})
     rubrics, calibration = load_rubrics(), load_calibration()
     OUT.mkdir(exist_ok=True)
     rows, summary = [], []
