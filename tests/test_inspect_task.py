@@ -2,14 +2,18 @@
 
 Needs the `inspect` extra and `assess` installed (Inspect finds the task through the package's
 ``inspect_ai`` entry point, by the name `inspect eval assess/battery` uses). The tests call
-``inspect_ai.eval("assess/battery", ...)``, which resolves the name as the command line does; the
-mock answers carry token usage, since mockllm would otherwise count tokens with tiktoken, whose
-encoding files come from the network. They run from a scratch folder: next to a source tree named
-``assess/``, Inspect does not treat the package as installed and registers the task as ``battery``.
+``inspect_ai.eval("assess/battery", ...)``, which resolves the name as the command line does, in a
+child process started in a scratch folder: from a source checkout (its ``assess.egg-info`` on the
+path) Inspect does not see the package as installed and registers the task as plain ``battery``.
+The mock answers carry token usage, since mockllm would otherwise count tokens with tiktoken,
+whose encoding files come from the network.
 """
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -37,30 +41,33 @@ def battery_file(tmp_path_factory) -> Path:
     return path
 
 
+EVAL = """
+import sys
+from inspect_ai import eval as inspect_eval
+from inspect_ai.model import ModelOutput, ModelUsage, get_model
+answer = ModelOutput.from_content("mockllm/model", sys.argv[3])
+answer.usage = ModelUsage(input_tokens=20, output_tokens=1, total_tokens=21)
+model = get_model("mockllm/model", custom_outputs=[answer] * 7)
+(log,) = inspect_eval("assess/battery", task_args={"battery": sys.argv[1]}, model=model, log_dir=sys.argv[2],
+                      log_format="json", display="none")
+print(log.status, log.eval.task, log.error.message if log.error else "")
+"""
+
+
 def _run(folder: Path, battery_file: Path) -> Path:
     """``inspect eval assess/battery -T battery=FILE --model mockllm/model`` (every answer "Alpha"); the JSON log."""
-    from inspect_ai import eval as inspect_eval
-    from inspect_ai.model import ModelOutput, ModelUsage, get_model
-
-    answer = ModelOutput.from_content("mockllm/model", CORRECT_ANSWER)
-    answer.usage = ModelUsage(input_tokens=20, output_tokens=1, total_tokens=21)
-    model = get_model("mockllm/model", custom_outputs=[answer] * 7)
-    (log,) = inspect_eval("assess/battery", task_args={"battery": str(battery_file)}, model=model,
-                          log_dir=str(folder), log_format="json", display="none")
-    assert log.status == "success", log.error
-    assert log.eval.task == "assess/battery"
-    (path,) = sorted(folder.glob("*.json"))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    folder.mkdir()
+    done = subprocess.run([sys.executable, "-c", EVAL, str(battery_file), str(folder / "logs"), CORRECT_ANSWER],
+                          cwd=folder, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split()[:2] == ["success", "assess/battery"], done.stdout
+    (path,) = sorted((folder / "logs").glob("*.json"))
     return path
 
 
-@pytest.fixture
-def scratch(tmp_path, monkeypatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
-def test_eval_finds_the_task_and_carries_the_demands(scratch, battery_file) -> None:
-    log = json.loads(_run(scratch / "logs", battery_file).read_text())
+def test_eval_finds_the_task_and_carries_the_demands(tmp_path, battery_file) -> None:
+    log = json.loads(_run(tmp_path / "run", battery_file).read_text())
     battery = pd.read_csv(battery_file, dtype={"instance_id": str})
     logged = {s["id"]: s for s in log["samples"]}
     assert set(logged) == set(battery["instance_id"])
@@ -74,12 +81,12 @@ def test_eval_finds_the_task_and_carries_the_demands(scratch, battery_file) -> N
     assert scores.pop("toy/echo") == "C" and set(scores.values()) == {"I"}
 
 
-def test_the_log_imports_back_without_an_id_mapping(scratch, battery_file, capsys) -> None:
-    log = _run(scratch / "logs", battery_file)
-    out = scratch / "outcomes.csv"
+def test_the_log_imports_back_without_an_id_mapping(tmp_path, battery_file, capsys) -> None:
+    log = _run(tmp_path / "run", battery_file)
+    out = tmp_path / "outcomes.csv"
     assert main(["import", "inspect", str(log), "--battery", str(battery_file), "-o", str(out)]) == 0
     outcomes = pd.read_csv(out)
     assert len(outcomes) == 7 and set(outcomes["subject"]) == {"mockllm/model"}
     assert outcomes.set_index("instance_id").loc["toy/echo", "correct"] == 1 and outcomes["correct"].sum() == 1
-    assert pd.read_csv(scratch / "outcomes.unmatched.csv").empty
+    assert pd.read_csv(tmp_path / "outcomes.unmatched.csv").empty
     assert "7 outcomes matched, 0 rows unmatched" in capsys.readouterr().err
