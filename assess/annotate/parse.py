@@ -4,7 +4,7 @@ A level counts only from the final answer, in the form the prompt asked for:
 
 * **Per-scale** answers: the last non-empty line must be ``Level: N`` (any case; ``**``/``*``/`````
   emphasis around the word or the number, ``:`` or ``=``, a trailing ``.`` and, for UG, a ``%`` are
-  tolerated). A number anywhere else — inside the reasoning ("the median is 5"), on an earlier
+  tolerated, and so is a closing code fence after it). A number anywhere else — inside the reasoning ("the median is 5"), on an earlier
   ``Level:`` line, or a bare final number — never counts.
 * **All-scales** answers: the last JSON object in the text (a code fence around it is fine), with
   nothing but whitespace or the closing fence after it, whose ``levels`` mapping (or the object
@@ -91,7 +91,7 @@ def _refuse_echo(text: str) -> None:
 def parse_level(text: str, code: str) -> float:
     """The level one per-scale answer gives for scale ``code`` (rules in the module docstring)."""
     _refuse_echo(text)
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not _CLOSING_FENCE.match(line)]
     match = _FINAL_LINE.match(lines[-1]) if lines else None
     if match is None:
         last = f" (it is {lines[-1][:60]!r})" if lines else ""
