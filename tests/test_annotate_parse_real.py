@@ -2,7 +2,8 @@
 
 ``tests/data/gemma3_270m_answers.json`` holds Gemma 3 270M's raw answers to real per-scale prompts
 (collected by ``studies/local_annotator/run.py``): it echoes the prompt, the instruction lines
-``Level: N`` / ``where N is an integer from 0 to 5.`` included, and trails off into numbers. None of
+``Level: N`` / ``where N is an integer from 0 to 5.`` included, and trails off into numbers; asked for
+all scales at once (a 14,194-token prompt) it recites a rubric instead of JSON. None of
 them states a level, so every one must be a parse failure (which the engine turns into a repair
 prompt), never a level read from the echo or a stray number.
 """
@@ -16,6 +17,7 @@ import pytest
 from assess.annotate.parse import ParseError, parse_answer, parse_level, parse_levels
 from assess.annotate.prompts import all_scales_messages, per_scale_messages
 from assess.rubrics import load_rubrics
+from assess.scales import ANNOTATED
 
 REAL = json.loads((Path(__file__).parent / "data" / "gemma3_270m_answers.json").read_text())["answers"]
 
@@ -23,7 +25,8 @@ REAL = json.loads((Path(__file__).parent / "data" / "gemma3_270m_answers.json").
 @pytest.mark.parametrize("answer", REAL, ids=[f"{a['instance_id']}-try{a['attempt']}-{a['max_tokens']}" for a in REAL])
 def test_real_garbled_answers_are_failures(answer) -> None:
     with pytest.raises(ParseError):
-        parse_answer(answer["text"], [answer["scale"]], answer["mode"])
+        codes = list(ANNOTATED) if answer["mode"] == "all-scales" else [answer["scale"]]
+        parse_answer(answer["text"], codes, answer["mode"])
 
 
 def test_the_echoed_instruction_is_named_as_such() -> None:
