@@ -34,6 +34,8 @@ class ProfileConfig(BaseModel):
     outcomes: str = SAMPLE
     output_dir: str
     battery_mapping: dict[str, str] = Field(default_factory=dict)
+    #: {our outcome column: the file's column}, e.g. {instance_id: item, correct: is_correct}.
+    outcomes_mapping: dict[str, str] = Field(default_factory=dict)
     outcomes_layout: Literal["auto", "long", "per-subject", "wide"] = "auto"
     filters: Filters = Field(default_factory=Filters)
     scales: list[str] = Field(default_factory=lambda: list(SCALES))

@@ -60,25 +60,27 @@ def _read_battery(path: str, mapping: tuple[tuple[str, str], ...], _version: tup
 
 
 def _outcomes(path: str, layout: str, battery_path: str, mapping: tuple[tuple[str, str], ...],
-              subject: str) -> pd.DataFrame:
-    return _read_outcomes(path, layout, battery_path, mapping, subject, _version_of(path), _version_of(battery_path))
+              subject: str, outcomes_mapping: tuple[tuple[str, str], ...] = ()) -> pd.DataFrame:
+    return _read_outcomes(path, layout, battery_path, mapping, subject, outcomes_mapping, _version_of(path),
+                          _version_of(battery_path))
 
 
 @lru_cache(maxsize=4)
 def _read_outcomes(path: str, layout: str, battery_path: str, mapping: tuple[tuple[str, str], ...], subject: str,
-                   *_versions: tuple | None) -> pd.DataFrame:
+                   outcomes_mapping: tuple[tuple[str, str], ...], *_versions: tuple | None) -> pd.DataFrame:
     """Outcomes of a config; a per-subject file (``instance_id, correct``) is the config's subject."""
     battery = _battery(battery_path, mapping)
     if path == SAMPLE:
         return validate_outcomes(_sample()[1], "bundled sample outcomes", battery)
-    return read_outcomes(path, layout=layout, battery=battery, subject=subject)
+    return read_outcomes(path, layout=layout, battery=battery, subject=subject, mapping=dict(outcomes_mapping))
 
 
 def load_inputs(config: ProfileConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The config's battery (filtered) and the subject's outcomes on it."""
     mapping = tuple(sorted(config.battery_mapping.items()))
     battery = _battery(config.battery, mapping)
-    outcomes = _outcomes(config.outcomes, config.outcomes_layout, config.battery, mapping, config.subject)
+    outcomes = _outcomes(config.outcomes, config.outcomes_layout, config.battery, mapping, config.subject,
+                         tuple(sorted(config.outcomes_mapping.items())))
     battery = _filter(battery, "benchmark", config.filters.benchmarks, "filters.benchmarks")
     battery = _filter(battery, "task", config.filters.tasks, "filters.tasks")
     subjects = outcomes["subject"].unique()
