@@ -16,7 +16,7 @@ from ..errors import InputError
 
 console = Console(stderr=True)
 
-ASSESSOR_HELP = "demand, embedding, combined, finetune or multisubject."
+ASSESSOR_HELP = "demand, embedding, combined, finetune, multisubject or irt."
 
 
 def _read_data(battery: Path | None, outcomes: Path | None, sample: bool,
@@ -91,7 +91,7 @@ def fit(
     model = make_assessor(assessor, classifier=classifier, base_model=base_model)
     if assessor == "multisubject":
         model.set_params(profiles=ability_profiles(table, results))
-    elif subject is None:
+    elif subject is None and assessor != "irt":  # irt fits every subject's outcomes at once
         raise InputError(f"--subject is required for the {assessor} assessor")
     rows = join(table, results, subject)
     if rows.empty:
@@ -109,20 +109,20 @@ def predict(
     profile: Path | None = typer.Option(None, help="Ability profile of a new subject (JSON or ability table)."),
 ) -> None:
     """Success probabilities of a subject on new instances."""
-    from predictors import MultiSubjectAssessor, load
+    from predictors import IRTAssessor, MultiSubjectAssessor, load
 
     from ..sources import read_battery
 
     model = load(model_dir)
     table = read_battery(battery)
-    if isinstance(model, MultiSubjectAssessor):
+    if isinstance(model, (MultiSubjectAssessor, IRTAssessor)):
         if subject is None:
-            raise InputError("--subject is required with a multi-subject assessor")
+            raise InputError(f"--subject is required with a {type(model).__name__}")
         extra = read_profile(profile, subject) if profile else None
         p = model.predict_proba(table.assign(subject=subject), extra)[:, 1]
     else:
         if profile is not None:
-            raise InputError("--profile only applies to a multi-subject assessor")
+            raise InputError("--profile only applies to a multi-subject or IRT assessor")
         p = model.predict_proba(table)[:, 1]
     write_table(pd.DataFrame({"instance_id": table["instance_id"], "subject": subject or "", "p_success": p}), output)
     console.print(f"wrote {len(table)} predictions to {output}", highlight=False)
