@@ -269,7 +269,8 @@ class IRTAssessor(ClassifierMixin, BaseEstimator):
         """The ``k`` candidate rows most informative about ``subject`` (greedy D-optimal), in pick order.
 
         Returns the chosen rows with ``p_success`` (at the current estimate) and ``information_gain``
-        (log-det gain of the posterior precision). The subject must be fitted or added first.
+        (log-det gain of the posterior precision). A subject the model does not know starts from
+        the population prior (a cold start: no outcomes yet).
         """
         check_is_fitted(self, "theta_")
         who = type(self).__name__
@@ -278,19 +279,25 @@ class IRTAssessor(ClassifierMixin, BaseEstimator):
         rows = require_table(candidates, who).reset_index(drop=True)
         if rows.empty:
             raise InputError(f"{who}: no candidate items to choose from")
-        j = int(self._subject_indices([str(subject)])[0])
+        theta, base, precision = self._current(str(subject))
         items = irt.Items(demand_matrix(rows, self.scales_, who),
                           guess_column(rows, self.ug_column, self.missing_ug_floor, who))
         residual = self._item_residuals(rows["instance_id"]) if "instance_id" in rows.columns else np.zeros(len(rows))
-        chosen, gains = select_items(items, self.theta_[j], float(self.base_[j]), residual, self.discrimination_,
-                                     self.precision_[j], int(k), self.form)
-        p, _ = irt.item_jacobian(items, self.theta_[j], float(self.base_[j]), residual, self.discrimination_,
-                                 self.form)
+        chosen, gains = select_items(items, theta, base, residual, self.discrimination_, precision, int(k), self.form)
+        p, _ = irt.item_jacobian(items, theta, base, residual, self.discrimination_, self.form)
         picked = rows.iloc[chosen].copy()
         picked.insert(0, "rank", np.arange(1, len(chosen) + 1))
         picked["p_success"] = p[chosen]
         picked["information_gain"] = gains
         return picked.reset_index(drop=True)
+
+    def _current(self, subject: str) -> tuple[np.ndarray, float, np.ndarray]:
+        """A subject's estimate and posterior precision; the population prior for an unknown subject."""
+        if subject in self.subjects_:
+            j = self.subjects_.index(subject)
+            return self.theta_[j], float(self.base_[j]), self.precision_[j]
+        _, priors = self._validated()
+        return self.theta_mean_.copy(), self.base_mean_, np.diag(irt.prior_precision(self._params(), priors))
 
     # -- persistence (used by predictors.persistence: JSON + npz, never pickle) ----------------
     def save_state(self, folder: Path) -> dict[str, Any]:

@@ -208,7 +208,7 @@ def _design(obs: Observations, items: Items, n_subjects: int, dtype: torch.dtype
         level_index = np.searchsorted(distinct, nz_level[position])
         cell = torch.as_tensor((subject[pair_obs] * n_scales + nz_scale[position]) * len(distinct) + level_index)
         levels = torch.as_tensor(distinct, dtype=dtype)
-    t = lambda a, kind=dtype: torch.as_tensor(np.ascontiguousarray(a), dtype=kind)  # noqa: E731
+    t = lambda a, kind=dtype: torch.tensor(np.asarray(a), dtype=kind)  # noqa: E731
     successes = np.asarray(obs.successes, float)
     trials = np.asarray(obs.trials, float)
     return _Design(
