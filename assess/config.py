@@ -21,6 +21,16 @@ class Filters(BaseModel):
     tasks: list[str] = Field(default_factory=list)
 
 
+class IRTSettings(BaseModel):
+    """Options of ``method: irt`` (the joint demand-IRT model; see README "Joint demand-IRT abilities")."""
+
+    model_config = ConfigDict(extra="forbid")
+    form: Literal["conjunctive", "compensatory"] = "conjunctive"
+    residual: Literal["marginal", "joint", "none"] = "marginal"
+    theta_prior_sd: float = Field(default=1.5, gt=0)
+    residual_prior_sd: float = Field(default=1.0, gt=0)
+
+
 class ProfileConfig(BaseModel):
     """One subject's profiling job, as written in ``model.yaml``."""
 
@@ -36,6 +46,8 @@ class ProfileConfig(BaseModel):
     bootstrap: int = Field(default=200, ge=0, le=100_000)
     seed: int = 0
     dominant_only: bool = True
+    method: Literal["scc", "irt"] = "scc"
+    irt: IRTSettings = Field(default_factory=IRTSettings)
 
     @field_validator("scales")
     @classmethod

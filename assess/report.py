@@ -43,8 +43,9 @@ def write_report(result: "ProfileResult", output_dir: Path, fingerprint: str) ->
         "n_instances": result.n_instances,
         "n_annotated": result.n_annotated,
         "accuracy": result.accuracy,
-        "settings": {"bootstrap": config.bootstrap, "seed": config.seed, "dominant_only": config.dominant_only,
-                     "filters": config.filters.model_dump()},
+        "settings": {"method": config.method, "bootstrap": config.bootstrap, "seed": config.seed,
+                     "dominant_only": config.dominant_only, "filters": config.filters.model_dump(),
+                     **({"irt": config.irt.model_dump()} if config.method == "irt" else {})},
         "scales": {row["scale"]: {"ability": row["ability"], "ci95": [row["ci_low"], row["ci_high"]], "n": int(row["n"]),
                                   "intercept": row["intercept"], "slope": row["slope"]}
                    for _, row in result.abilities.iterrows()},
@@ -97,6 +98,12 @@ def _html(result: "ProfileResult", radar_png: bytes, curves_png: bytes) -> str:
     method = ("<p>Per scale, a logistic curve of success against demand level is fitted with level-balancing "
               "weights and a failure anchor at level 20; the ability is the area under that curve from level 0, "
               "in level units. Intervals: 95 % bootstrap over instances. Points: per-level success rates.</p>")
+    if config.method == "irt":
+        method = (f"<p>Joint demand-IRT ({html.escape(config.irt.form)} form), fitted on every subject of the "
+                  "outcomes at once: the ability on a scale is the level at which that scale's factor "
+                  "sigmoid(a (ability - level)) is one half. Intervals: 95 % Laplace. Points: success rates on "
+                  "the items demanding the scale, per level; the curve is the scale's own factor (without the "
+                  "guessing floor and the other demands).</p>")
     body = (settings + _img(radar_png) + "<h2>Abilities</h2>" + table.to_html(index=False, na_rep="–")
             + "<h2>Characteristic curves</h2>" + _img(curves_png) + "<h2>Method</h2>" + method)
     return _page(f"Ability profile — {config.subject}", body)

@@ -328,10 +328,8 @@ def _tensors(params: Params, dtype: torch.dtype) -> dict[str, torch.Tensor]:
 def initial_params(obs: Observations, items: Items, n_subjects: int, priors: Priors) -> Params:
     """Starting point: every theta at the mean positive demand of its scale, base 2 logits, no residuals."""
     demands = np.asarray(items.demands, float)
-    positive = np.where(demands > 0, demands, np.nan)
-    with np.errstate(invalid="ignore"):
-        centre = np.nanmean(positive, axis=0) if len(demands) else np.zeros(demands.shape[1])
-    centre = np.where(np.isnan(centre), priors.mean_centre, centre)
+    count = (demands > 0).sum(axis=0)
+    centre = np.where(count > 0, demands.sum(axis=0) / np.maximum(count, 1), priors.mean_centre)
     k = demands.shape[1]
     return Params(theta=np.tile(centre, (n_subjects, 1)), base=np.full(n_subjects, 2.0),
                   residual=np.zeros(len(demands)), discrimination=np.full(k, priors.discrimination_centre),
