@@ -46,7 +46,8 @@ _ARRAYS = ("theta_", "base_", "theta_sd_", "base_sd_", "precision_", "evidence_"
 class IRTAssessor(ClassifierMixin, BaseEstimator):
     """Joint demand-IRT over subjects, scales and items; see :mod:`assess.irt.model` for the model.
 
-    Parameters: ``scales`` the level-scale columns (any list); ``form`` ``conjunctive`` or
+    Parameters: ``scales`` the level-scale columns (any list; an empty one leaves the base factor
+    alone: a Rasch model, with the UG guessing floor unless ``ug_column`` is None); ``form`` ``conjunctive`` or
     ``compensatory``; ``residual`` how items get a residual difficulty (``marginal``, ``joint`` or
     ``none``, see :func:`assess.irt.model.fit`); the prior standard
     deviations; ``ug_column`` (None: no guessing floor) and ``missing_ug_floor`` for rows without

@@ -23,9 +23,9 @@ def _instance(rows: pd.DataFrame, position: int) -> str | None:
 
 
 def check_scales(scales: Sequence[str], ug_column: str | None) -> list[str]:
-    """The level-scale list as given: non-empty, unique strings, not the UG column."""
-    if isinstance(scales, str) or not isinstance(scales, Sequence) or not scales:
-        raise InputError(f"scales must be a non-empty list of level-scale column names, got {scales!r}")
+    """The level-scale list as given: unique strings, not the UG column (empty: the base factor alone, a Rasch model)."""
+    if isinstance(scales, str) or not isinstance(scales, Sequence):
+        raise InputError(f"scales must be a list of level-scale column names, got {scales!r}")
     names = list(scales)
     bad = [s for s in names if not isinstance(s, str) or not s]
     if bad:
@@ -141,5 +141,7 @@ def evidence_counts(subject: np.ndarray, item: np.ndarray, trials: np.ndarray, d
                     n_subjects: int) -> np.ndarray:
     """(J, K) trials per subject on items demanding each scale (d > 0)."""
     demanded = demands > 0
-    return np.column_stack([np.bincount(subject, weights=demanded[item, k] * trials, minlength=n_subjects)
-                            for k in range(demands.shape[1])]).reshape(n_subjects, demands.shape[1])
+    evidence = np.zeros((n_subjects, demands.shape[1]))
+    for k in range(demands.shape[1]):
+        evidence[:, k] = np.bincount(subject, weights=demanded[item, k] * trials, minlength=n_subjects)
+    return evidence
