@@ -149,10 +149,8 @@ class IRTAssessor(ClassifierMixin, BaseEstimator):
                         items: irt.Items, residual: np.ndarray | None = None) -> None:
         """Append (or replace) subjects with their estimates, Laplace precision and evidence counts."""
         _, priors = self._validated()
-        params = self._params(theta, base, residual)
-        info = irt.subject_information(obs, items, params, self.form)
-        precision = info + np.diag(irt.prior_precision(params, priors))[None]
-        sd = np.sqrt(np.clip(np.diagonal(np.linalg.inv(precision), axis1=1, axis2=2), 0, None))
+        precision = irt.posterior_precision(obs, items, self._params(theta, base, residual), priors, self.form)
+        sd = irt.laplace_sd(precision)
         evidence = evidence_counts(obs.subject, obs.item, np.asarray(obs.trials, float), items.demands, len(names))
         new = {"theta_": theta, "base_": base, "theta_sd_": sd[:, :-1], "base_sd_": sd[:, -1],
                "precision_": precision, "evidence_": evidence}

@@ -476,14 +476,15 @@ def prior_precision(params: Params, priors: Priors) -> np.ndarray:
     return np.concatenate([np.full(k, priors.theta_sd ** -2), [priors.base_sd ** -2]])
 
 
-def posterior_sd(obs: Observations, items: Items, params: Params, priors: Priors,
-                 form: str = "conjunctive") -> tuple[np.ndarray, np.ndarray]:
-    """Laplace standard deviations of theta (J, K) and base (J,): inverse of information + prior precision."""
-    info = subject_information(obs, items, params, form)
-    precision = info + np.diag(prior_precision(params, priors))[None]
-    cov = np.linalg.inv(precision)
-    sd = np.sqrt(np.clip(np.diagonal(cov, axis1=1, axis2=2), 0, None))
-    return sd[:, :-1], sd[:, -1]
+def posterior_precision(obs: Observations, items: Items, params: Params, priors: Priors,
+                        form: str = "conjunctive") -> np.ndarray:
+    """(J, K+1, K+1) Laplace precision of each subject block: Fisher information plus the prior precision."""
+    return subject_information(obs, items, params, form) + np.diag(prior_precision(params, priors))[None]
+
+
+def laplace_sd(precision: np.ndarray) -> np.ndarray:
+    """(J, K+1) posterior standard deviations from block precisions (J, K+1, K+1)."""
+    return np.sqrt(np.clip(np.diagonal(np.linalg.inv(precision), axis1=1, axis2=2), 0, None))
 
 
 def fit_subjects(obs: Observations, items: Items, params: Params, n_subjects: int, *, form: str = "conjunctive",
