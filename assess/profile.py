@@ -145,7 +145,9 @@ def run_profile(config: ProfileConfig, *, force: bool = False) -> ProfileResult:
             settings=config.irt.model_dump())
     else:
         table, empirical = profiles(battery, outcomes, [config.subject], scales=tuple(config.scales),
-                                    bootstrap=config.bootstrap, seed=config.seed, dominant_only=config.dominant_only)
+                                    bootstrap=config.bootstrap, seed=config.seed, dominant_only=config.dominant_only,
+                                    min_ug=config.min_ug, level_diff=config.level_diff,
+                                    round_levels=config.round_levels)
     result = ProfileResult(config, table.drop(columns="subject"), empirical.drop(columns="subject"), **summary)
     write_report(result, output_dir, stamp)
     return result

@@ -44,8 +44,11 @@ def write_report(result: "ProfileResult", output_dir: Path, fingerprint: str) ->
         "n_annotated": result.n_annotated,
         "accuracy": result.accuracy,
         "settings": {"method": config.method, "bootstrap": config.bootstrap, "seed": config.seed,
-                     "dominant_only": config.dominant_only, "filters": config.filters.model_dump(),
+                     "dominant_only": config.dominant_only, "min_ug": config.min_ug, "level_diff": config.level_diff,
+                     "round_levels": config.round_levels, "filters": config.filters.model_dump(),
                      **({"irt": config.irt.model_dump()} if config.method == "irt" else {})},
+        "excluded": {"low_ug": int(result.abilities["excluded_low_ug"].max()),
+                     "missing_ug": int(result.abilities["excluded_missing_ug"].max())},
         "scales": {row["scale"]: {"ability": row["ability"], "ci95": [row["ci_low"], row["ci_high"]], "n": int(row["n"]),
                                   "intercept": row["intercept"], "slope": row["slope"]}
                    for _, row in result.abilities.iterrows()},
@@ -95,12 +98,18 @@ def _html(result: "ProfileResult", radar_png: bytes, curves_png: bytes) -> str:
                 f"annotated) · accuracy "
                 f"{result.accuracy:.3f} · bootstrap {config.bootstrap} (seed {config.seed}) · dominance filter "
                 f"{'on' if config.dominant_only else 'off'}</p>")
-    method = ("<p>Per scale, a logistic curve of success against demand level is fitted with level-balancing "
-              "weights and a failure anchor at level 20; the ability is the area under that curve from level 0, "
-              "in level units. Intervals: 95 % bootstrap over instances. Points: per-level success rates.</p>")
+    excluded = result.abilities[["excluded_low_ug", "excluded_missing_ug"]].max()
+    method = ("<p>The published ADeLe method: instances with unguessability below "
+              f"{config.min_ug:g} are left out ({int(excluded['excluded_low_ug'])} here, and "
+              f"{int(excluded['excluded_missing_ug'])} without an unguessability label); per scale, a logistic "
+              "curve of success against demand level is fitted on the instances where that scale is the highest "
+              "demand, with the toolkit's level-balancing weights over levels 1–5 and a failure anchor at level 20; "
+              "the ability is the area under that curve from level 0 to 100, in level units. "
+              "Intervals: 95 % bootstrap over instances. Points: per-level success rates.</p>")
     if config.method == "irt":
         method = (f"<p>Joint demand-IRT ({html.escape(config.irt.form)} form), fitted on every subject of the "
-                  "outcomes at once: the ability on a scale is the level at which that scale's factor "
+                  "outcomes at once, on every item annotated on all scales (no unguessability filter: UG sets "
+                  "each item's guessing floor): the ability on a scale is the level at which that scale's factor "
                   "sigmoid(a (ability - level)) is one half. Intervals: 95 % Laplace. Points: success rates on "
                   "the items demanding the scale, per level; the curve is the scale's own factor (without the "
                   "guessing floor and the other demands).</p>")

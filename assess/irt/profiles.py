@@ -46,7 +46,8 @@ def irt_profiles(battery: pd.DataFrame, outcomes: pd.DataFrame, subjects: Sequen
         raise InputError(f"subject(s) {', '.join(map(repr, missing))} have no outcomes on items annotated on "
                          f"all of {', '.join(scales)}; method irt needs every demand", column="subject")
     model = IRTAssessor(scales=list(scales), **dict(settings or {})).fit(rows, rows["correct"])
-    table = model.abilities(list(subjects))
+    # the SCC layout's exclusion counts: method irt drops no item for its UG (UG sets the guessing floor)
+    table = model.abilities(list(subjects)).assign(excluded_low_ug=0, excluded_missing_ug=0)
     return table, _level_success(rows, subjects, scales), model
 
 
