@@ -56,7 +56,6 @@ def synthetic(quick: bool) -> pd.DataFrame:
         configs = [("6 scales, 6 subjects x 800 items, 3-5 demands/item", SCALES[:6], 6, 800, (3, 5))]
     variants = [("joint conjunctive, marginal residual (default)", {}),
                 ("joint conjunctive, MAP residual", {"residual": "joint"}),
-                ("joint conjunctive, no residual", {"residual": "none"}),
                 ("joint compensatory, marginal residual", {"form": "compensatory"})]
     rows = []
     for label, scales, n_subjects, n_items, per_item in configs:
@@ -100,11 +99,11 @@ def sample_rows(mmlu_only: bool) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFra
     return battery, outcomes, join(battery, outcomes)
 
 
-def new_items(quick: bool) -> pd.DataFrame:
+def new_items(folds: int) -> pd.DataFrame:
     battery, outcomes, rows = sample_rows(mmlu_only=False)
     ids = battery["instance_id"].to_numpy()
     predictions = []
-    for fold, (train_idx, test_idx) in enumerate(KFold(3 if quick else 5, shuffle=True, random_state=0).split(ids)):
+    for fold, (train_idx, test_idx) in enumerate(KFold(folds, shuffle=True, random_state=0).split(ids)):
         train = rows[rows["instance_id"].isin(ids[train_idx])]
         test = rows[rows["instance_id"].isin(ids[test_idx])]
         for name, params in (("joint (conjunctive)", {}), ("joint (compensatory)", {"form": "compensatory"})):
@@ -161,11 +160,11 @@ def _choose_residual_sd(train: pd.DataFrame, seed: int) -> float:
     return min(scores, key=scores.get)
 
 
-def _population_fits(quick: bool) -> list[dict]:
+def _population_fits(quick: bool, folds: int) -> list[dict]:
     """Per held-out subject group: the training rows, the joint model (nested-CV prior) and the Rasch models."""
     battery, outcomes, rows = sample_rows(mmlu_only=True)
     subjects = sorted(rows["subject"].unique())
-    groups = np.array_split(np.random.default_rng(0).permutation(subjects), 3 if quick else 5)
+    groups = np.array_split(np.random.default_rng(0).permutation(subjects), folds)
     fits = []
     for g, held in enumerate(groups):
         train = rows[~rows["subject"].isin(held)]
@@ -249,10 +248,10 @@ def adaptive(fits: list[dict], quick: bool) -> pd.DataFrame:
     return pd.DataFrame(records)
 
 
-def new_both(quick: bool) -> pd.DataFrame:
+def new_both(folds: int) -> pd.DataFrame:
     """New models on new items, with the exact splits of predictors.evaluate's new_subject protocol."""
     battery, outcomes, rows = sample_rows(mmlu_only=False)
-    n_splits, seed = (3 if quick else 5), 0
+    n_splits, seed = folds, 0
     subjects = sorted(rows["subject"].unique())
     ids = battery["instance_id"].to_numpy()
     groups = np.array_split(np.random.default_rng(seed).permutation(subjects), min(n_splits, len(subjects)))
@@ -282,7 +281,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", action="append", choices=PARTS, help="parts to run (default: all)")
     parser.add_argument("--quick", action="store_true", help="smoke run: small batteries, few folds")
+    parser.add_argument("--folds", type=int, default=5, help="item folds / subject groups of the real-sample parts")
     args = parser.parse_args()
+    folds = 3 if args.quick else args.folds
     parts = args.part or list(PARTS)
     RESULTS.mkdir(parents=True, exist_ok=True)
     suffix = "_quick" if args.quick else ""
@@ -290,9 +291,9 @@ def main() -> None:
     if "synthetic" in parts:
         _write(synthetic(args.quick), f"synthetic{suffix}")
     if "new_items" in parts:
-        table = new_items(args.quick)
+        table = new_items(folds)
         _write(table, f"new_items_per_subject{suffix}", _summary(table))
-    fits = _population_fits(args.quick) if {"new_models", "adaptive"} & set(parts) else []
+    fits = _population_fits(args.quick, folds) if {"new_models", "adaptive"} & set(parts) else []
     if "new_models" in parts:
         table = new_models(fits)
         _write(table, f"new_models_per_subject{suffix}", _summary(table))
@@ -306,7 +307,7 @@ def main() -> None:
                         ability_mae=("ability MAE vs full-data profile", "mean")).reset_index())
         _write(table, f"adaptive_per_subject{suffix}", summary)
     if "new_both" in parts:
-        table = new_both(args.quick)
+        table = new_both(folds)
         _write(table, f"new_both_per_subject{suffix}", _summary(table))
     print(f"done in {time.perf_counter() - started:.0f} s")
 
