@@ -30,7 +30,7 @@ from assess.errors import InputError
 from assess.irt import model as irt
 from assess.irt.adaptive import select_items
 from assess.irt.tables import ability_frame, binomial_counts, check_scales, demand_matrix, evidence_counts, \
-    guess_column, item_table
+    guess_column, instance_at, item_table
 from assess.scales import SCALES, UG
 
 from .features import SUBJECT_COLUMN, require_columns, require_table
@@ -201,7 +201,7 @@ class IRTAssessor(ClassifierMixin, BaseEstimator):
             else:
                 row = int(np.flatnonzero(subjects == name)[0])
                 raise InputError(f"{type(self).__name__}: unknown subject {name!r}; fit it (add_subjects) or pass "
-                                 "its profile", row=row + 1, instance_id=_instance(X, row), column=self.subject_column)
+                                 "its profile", row=row + 1, instance_id=instance_at(X, row), column=self.subject_column)
         return theta, base
 
     def _from_profile(self, name: str, profile: Mapping[str, float]) -> tuple[np.ndarray, float]:
@@ -327,6 +327,3 @@ class IRTAssessor(ClassifierMixin, BaseEstimator):
             raise ValueError(f"array {wrong[0]} has shape {getattr(self, wrong[0]).shape}, expected {expected[wrong[0]]}")
         self.classes_ = np.array([0, 1])
 
-
-def _instance(X: pd.DataFrame, row: int) -> str | None:
-    return str(X["instance_id"].iloc[row]) if "instance_id" in X.columns else None

@@ -18,7 +18,8 @@ from assess.errors import InputError
 from .model import Items, guess_floor
 
 
-def _instance(rows: pd.DataFrame, position: int) -> str | None:
+def instance_at(rows: pd.DataFrame, position: int) -> str | None:
+    """The instance id of row ``position`` (0-based), for error messages; None without an id column."""
     return str(rows["instance_id"].iloc[position]) if "instance_id" in rows.columns else None
 
 
@@ -50,7 +51,7 @@ def demand_matrix(rows: pd.DataFrame, scales: Sequence[str], who: str) -> np.nda
         raw = rows[scales[col]].iloc[row]
         what = "lacks a demand level" if pd.isna(raw) else f"has level {raw!r}, not a number >= 0"
         raise InputError(f"{who}: row {what} ({int(bad.any(axis=1).sum())} such row(s)); annotate it or drop it",
-                         row=row + 1, instance_id=_instance(rows, row), column=scales[col])
+                         row=row + 1, instance_id=instance_at(rows, row), column=scales[col])
     return values
 
 
@@ -63,7 +64,7 @@ def guess_column(rows: pd.DataFrame, ug_column: str | None, missing_floor: float
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise InputError(f"{who}: unguessability must be a number in 0-100, got {rows[ug_column].iloc[row]!r}",
-                         row=row + 1, instance_id=_instance(rows, row), column=ug_column)
+                         row=row + 1, instance_id=instance_at(rows, row), column=ug_column)
     return guess_floor(ug, missing_floor)
 
 
@@ -97,7 +98,7 @@ def binomial_counts(rows: pd.DataFrame, y: object, who: str) -> tuple[np.ndarray
             row = int(np.flatnonzero(bad)[0])
             raise InputError(f"{who}: need trials > 0 and 0 <= successes <= trials, got "
                              f"{rows['successes'].iloc[row]!r}/{rows['trials'].iloc[row]!r}", row=row + 1,
-                             instance_id=_instance(rows, row), column="successes")
+                             instance_id=instance_at(rows, row), column="successes")
         return successes, trials
     if y is None:
         raise InputError(f"{who}: give y (0/1 or a score in [0, 1] per row) or successes/trials columns")
@@ -109,7 +110,7 @@ def binomial_counts(rows: pd.DataFrame, y: object, who: str) -> tuple[np.ndarray
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise InputError(f"{who}: y must be 0/1 or a score in [0, 1], got {target[row]!r}", row=row + 1,
-                         instance_id=_instance(rows, row))
+                         instance_id=instance_at(rows, row))
     return score, np.ones(len(score))
 
 

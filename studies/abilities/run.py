@@ -19,6 +19,7 @@ Outputs in ``results/``: one CSV per part and ``tables.md`` (all tables), regene
 from __future__ import annotations
 
 import argparse
+import copy
 import time
 from pathlib import Path
 
@@ -65,27 +66,25 @@ def synthetic(quick: bool) -> pd.DataFrame:
         for name, params in variants:
             start = time.perf_counter()
             model = IRTAssessor(scales=scales, **params).fit(joined, joined["correct"])
-            seconds = time.perf_counter() - start
-            table = model.abilities()
-            wide = table.pivot(index="subject", columns="scale", values="ability").loc[truth.index, list(scales)]
-            low = table.pivot(index="subject", columns="scale", values="ci_low").loc[truth.index, list(scales)]
-            high = table.pivot(index="subject", columns="scale", values="ci_high").loc[truth.index, list(scales)]
-            error = wide.to_numpy() - truth.to_numpy()
-            inside = (low.to_numpy() <= truth.to_numpy()) & (truth.to_numpy() <= high.to_numpy())
-            rows.append({"battery": label, "method": name, "MAE": np.nanmean(np.abs(error)), "bias": np.nanmean(error),
-                         "95% interval coverage": inside.mean(), "fit s": seconds})
+            rows.append({"battery": label, "method": name, **_recovery(model.abilities(), truth),
+                         "fit s": time.perf_counter() - start})
         start = time.perf_counter()
         scc = ability_table(data.battery, data.outcomes, scales=scales, bootstrap=200)
-        seconds = time.perf_counter() - start
-        wide = scc.pivot(index="subject", columns="scale", values="ability").loc[truth.index, list(scales)]
-        low = scc.pivot(index="subject", columns="scale", values="ci_low").loc[truth.index, list(scales)]
-        high = scc.pivot(index="subject", columns="scale", values="ci_high").loc[truth.index, list(scales)]
-        error = wide.to_numpy() - truth.to_numpy()
-        inside = (low.to_numpy() <= truth.to_numpy()) & (truth.to_numpy() <= high.to_numpy())
-        rows.append({"battery": label, "method": "SCC (assess.abilities, 200 bootstrap)", "MAE": np.nanmean(np.abs(error)),
-                     "bias": np.nanmean(error), "95% interval coverage": inside.mean(), "fit s": seconds})
+        rows.append({"battery": label, "method": "SCC (assess.abilities, 200 bootstrap)", **_recovery(scc, truth),
+                     "fit s": time.perf_counter() - start})
         print(pd.DataFrame(rows).tail(len(variants) + 1).round(3).to_string(index=False), flush=True)
     return pd.DataFrame(rows)
+
+
+def _recovery(table: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:
+    """Error of an ability table (subject, scale, ability, ci_low, ci_high) against the true abilities."""
+    def wide(column: str) -> np.ndarray:
+        return table.pivot(index="subject", columns="scale", values=column).loc[truth.index, truth.columns].to_numpy()
+
+    error = wide("ability") - truth.to_numpy()
+    inside = (wide("ci_low") <= truth.to_numpy()) & (truth.to_numpy() <= wide("ci_high"))
+    return {"MAE": float(np.nanmean(np.abs(error))), "bias": float(np.nanmean(error)),
+            "95% interval coverage": float(inside.mean())}
 
 
 # -- 2. real sample ---------------------------------------------------------------------------
@@ -200,8 +199,7 @@ def _generic(name: str) -> str:
 
 
 def _extendable(model: IRTAssessor) -> IRTAssessor:
-    import copy
-
+    """A private copy of a fitted population model, to add subjects to."""
     return copy.deepcopy(model)
 
 
