@@ -38,6 +38,8 @@ from predictors import DemandAssessor, IRTAssessor, MultiSubjectAssessor, abilit
 RESULTS = Path(__file__).resolve().parent / "results"
 PARTS = ("synthetic", "new_items", "new_models", "adaptive", "new_both")
 RESIDUAL_GRID = (0.5, 1.0, 2.0)
+#: Run settings shared by the parts (set from the command line in main).
+SETTINGS = {"tol": 1e-7, "nested": True, "adaptive_per_group": None, "synthetic_configs": 2, "subject_folds": 5}
 CHECKPOINTS = (25, 50, 100, 200)
 
 
@@ -55,6 +57,7 @@ def synthetic(quick: bool) -> pd.DataFrame:
                ("6 scales, 8 subjects x 4000 items, 3-5 demands/item", SCALES[:6], 8, 4000, (3, 5))]
     if quick:
         configs = [("6 scales, 6 subjects x 800 items, 3-5 demands/item", SCALES[:6], 6, 800, (3, 5))]
+    configs = configs[-SETTINGS["synthetic_configs"]:]
     variants = [("joint conjunctive, marginal residual (default)", {}),
                 ("joint conjunctive, MAP residual", {"residual": "joint"}),
                 ("joint compensatory, marginal residual", {"form": "compensatory"})]
@@ -105,8 +108,8 @@ def new_items(folds: int) -> pd.DataFrame:
     for fold, (train_idx, test_idx) in enumerate(KFold(folds, shuffle=True, random_state=0).split(ids)):
         train = rows[rows["instance_id"].isin(ids[train_idx])]
         test = rows[rows["instance_id"].isin(ids[test_idx])]
-        for name, params in (("joint (conjunctive)", {}), ("joint (compensatory)", {"form": "compensatory"})):
-            model = IRTAssessor(**params).fit(train, train["correct"])
+        for name, params in (("joint (conjunctive)", {}),):
+            model = IRTAssessor(tol=SETTINGS["tol"], **params).fit(train, train["correct"])
             predictions.append(test[["subject", "correct"]].assign(method=name, p=model.predict_proba(test)[:, 1]))
         for subject, mine in test.groupby("subject"):
             seen = train[train["subject"] == subject]
@@ -138,7 +141,7 @@ def _summary(table: pd.DataFrame, extra: list[str] | None = None) -> pd.DataFram
 
 def _rasch(**params) -> IRTAssessor:
     """Population Rasch: the base factor alone, fixed-effect item difficulties (weak N(0, 3^2) prior)."""
-    return IRTAssessor(scales=[], residual="joint", residual_prior_sd=3.0, **params)
+    return IRTAssessor(scales=[], residual="joint", residual_prior_sd=3.0, tol=SETTINGS["tol"], **params)
 
 
 def _choose_residual_sd(train: pd.DataFrame, seed: int) -> float:
@@ -152,7 +155,7 @@ def _choose_residual_sd(train: pd.DataFrame, seed: int) -> float:
     mask = rng.random(len(held)) < 0.5
     scores = {}
     for sd in RESIDUAL_GRID:
-        model = IRTAssessor(residual_prior_sd=sd).fit(population, population["correct"])
+        model = IRTAssessor(residual_prior_sd=sd, tol=SETTINGS["tol"]).fit(population, population["correct"])
         model.add_subjects(held[mask], held["correct"][mask])
         p = model.predict_proba(held[~mask])[:, 1]
         scores[sd] = log_loss(held["correct"][~mask], np.clip(p, 1e-6, 1 - 1e-6))
@@ -167,10 +170,11 @@ def _population_fits(quick: bool, folds: int) -> list[dict]:
     fits = []
     for g, held in enumerate(groups):
         train = rows[~rows["subject"].isin(held)]
-        chosen = RESIDUAL_GRID[1] if quick else _choose_residual_sd(train, g)
-        models = {f"joint conjunctive (residual sd {chosen:g}, nested CV)":
-                  IRTAssessor(residual_prior_sd=chosen).fit(train, train["correct"]),
-                  "joint compensatory (defaults)": IRTAssessor(form="compensatory").fit(train, train["correct"]),
+        nested = SETTINGS["nested"] and not quick
+        chosen = _choose_residual_sd(train, g) if nested else RESIDUAL_GRID[1]
+        how = "nested CV" if nested else "default"
+        models = {f"joint conjunctive (residual sd {chosen:g}, {how})":
+                  IRTAssessor(residual_prior_sd=chosen, tol=SETTINGS["tol"]).fit(train, train["correct"]),
                   "population Rasch (1PL)": _rasch(ug_column=None).fit(train, train["correct"]),
                   "population Rasch + UG guessing floor": _rasch().fit(train, train["correct"])}
         fits.append({"held": list(held), "rows": rows[rows["subject"].isin(held)], "models": models,
@@ -184,7 +188,7 @@ def new_models(fits: list[dict]) -> pd.DataFrame:
     for fit in fits:
         for subject in fit["held"]:
             mine = fit["rows"][fit["rows"]["subject"] == subject].reset_index(drop=True)
-            for train_idx, test_idx in KFold(5, shuffle=True, random_state=0).split(mine):
+            for train_idx, test_idx in KFold(SETTINGS["subject_folds"], shuffle=True, random_state=0).split(mine):
                 seen, unseen = mine.iloc[train_idx], mine.iloc[test_idx]
                 for name, population in fit["models"].items():
                     model = _extendable(population)
@@ -195,7 +199,9 @@ def new_models(fits: list[dict]) -> pd.DataFrame:
 
 
 def _generic(name: str) -> str:
-    return "joint conjunctive (residual sd by nested CV)" if name.startswith("joint conjunctive") else name
+    if not name.startswith("joint conjunctive"):
+        return name
+    return "joint conjunctive (residual sd by nested CV)" if "nested" in name else "joint conjunctive (defaults)"
 
 
 def _extendable(model: IRTAssessor) -> IRTAssessor:
@@ -209,7 +215,7 @@ def adaptive(fits: list[dict], quick: bool) -> pd.DataFrame:
     for fit in fits:
         name = next(n for n in fit["models"] if n.startswith("joint conjunctive"))
         population, rasch = fit["models"][name], fit["models"]["population Rasch (1PL)"]
-        for subject in fit["held"][: 2 if quick else None]:
+        for subject in fit["held"][: 2 if quick else SETTINGS["adaptive_per_group"]]:
             mine = fit["rows"][fit["rows"]["subject"] == subject].reset_index(drop=True)
             full = _extendable(population).add_subjects(mine, mine["correct"])
             reference = full.abilities([subject]).set_index("scale")
@@ -258,7 +264,7 @@ def new_both(folds: int) -> pd.DataFrame:
         train_ids, test_ids = set(ids[train_idx]), set(ids[test_idx])
         for held in groups:
             others = rows[~rows["subject"].isin(held) & rows["instance_id"].isin(train_ids)]
-            model = IRTAssessor().fit(others, others["correct"])
+            model = IRTAssessor(tol=SETTINGS["tol"]).fit(others, others["correct"])
             seen = rows[rows["subject"].isin(held) & rows["instance_id"].isin(train_ids)]
             model.add_subjects(seen, seen["correct"])
             test = rows[rows["subject"].isin(held) & rows["instance_id"].isin(test_ids)]
@@ -275,12 +281,44 @@ def new_both(folds: int) -> pd.DataFrame:
     return table
 
 
+SECTIONS = (("synthetic", "Synthetic recovery: ability error in levels, joint model vs SCC"),
+            ("new_items", "New items (no subject ran them): AUROC / log-loss, mean over subjects"),
+            ("new_models", "New models on known items (MMLU-Pro): AUROC / log-loss, mean over held-out subjects"),
+            ("adaptive", "New models from k items, adaptive vs random (MMLU-Pro)"),
+            ("new_both", "New models on new items (evaluate's new_subject splits)"))
+
+
+def update_readme() -> None:
+    """Put every results/<part>.md table into this study's README between the results markers."""
+    readme = Path(__file__).resolve().parent / "README.md"
+    blocks = [f"### {title}\n\n{(RESULTS / f'{part}.md').read_text()}" for part, title in SECTIONS
+              if (RESULTS / f"{part}.md").exists()]
+    if (RESULTS / "speed.txt").exists():
+        blocks.append("### Speed and other IRT libraries (`benchmarks/irt_speed.py`)\n\n```\n"
+                      + (RESULTS / "speed.txt").read_text().strip() + "\n```\n")
+    text = readme.read_text()
+    head, rest = text.split("<!-- results:start -->")
+    _, tail = rest.split("<!-- results:end -->")
+    readme.write_text(head + "<!-- results:start -->\n" + "\n".join(blocks) + "<!-- results:end -->" + tail)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", action="append", choices=PARTS, help="parts to run (default: all)")
     parser.add_argument("--quick", action="store_true", help="smoke run: small batteries, few folds")
     parser.add_argument("--folds", type=int, default=5, help="item folds / subject groups of the real-sample parts")
+    parser.add_argument("--update-readme", action="store_true", help="only copy results/*.md into the README")
+    parser.add_argument("--tol", type=float, default=1e-7, help="L-BFGS gradient tolerance of the real-sample fits")
+    parser.add_argument("--no-nested", action="store_true", help="new_models: default residual prior, no nested CV")
+    parser.add_argument("--adaptive-per-group", type=int, default=None, help="adaptive: held-out subjects per group")
+    parser.add_argument("--synthetic-configs", type=int, default=2, choices=(1, 2), help="synthetic batteries to run")
+    parser.add_argument("--subject-folds", type=int, default=5, help="new_models: folds over a held-out subject's items")
     args = parser.parse_args()
+    SETTINGS.update(tol=args.tol, nested=not args.no_nested, adaptive_per_group=args.adaptive_per_group,
+                    synthetic_configs=args.synthetic_configs, subject_folds=args.subject_folds)
+    if args.update_readme:
+        update_readme()
+        return
     folds = 3 if args.quick else args.folds
     parts = args.part or list(PARTS)
     RESULTS.mkdir(parents=True, exist_ok=True)
