@@ -39,7 +39,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 PARTS = ("synthetic", "new_items", "new_models", "adaptive", "new_both")
 RESIDUAL_GRID = (0.5, 1.0, 2.0)
 #: Run settings shared by the parts (set from the command line in main).
-SETTINGS = {"tol": 1e-7, "nested": True, "adaptive_per_group": None, "synthetic_configs": 2, "subject_folds": 5}
+SETTINGS = {"only": None, "tol": 1e-7, "nested": True, "adaptive_per_group": None, "synthetic_configs": 2, "subject_folds": 5}
 CHECKPOINTS = (25, 50, 100, 200)
 
 
@@ -106,6 +106,8 @@ def new_items(folds: int) -> pd.DataFrame:
     ids = battery["instance_id"].to_numpy()
     predictions = []
     for fold, (train_idx, test_idx) in enumerate(KFold(folds, shuffle=True, random_state=0).split(ids)):
+        if SETTINGS["only"] is not None and fold != SETTINGS["only"]:
+            continue
         train = rows[rows["instance_id"].isin(ids[train_idx])]
         test = rows[rows["instance_id"].isin(ids[test_idx])]
         for name, params in (("joint (conjunctive)", {}),):
@@ -119,7 +121,7 @@ def new_items(folds: int) -> pd.DataFrame:
             predictions.append(mine[["subject", "correct"]].assign(method="DemandAssessor (per subject)",
                                                                    p=forest.predict_proba(mine)[:, 1]))
         print(f"new_items fold {fold} done", flush=True)
-    return _per_subject(pd.concat(predictions, ignore_index=True))
+    return pd.concat(predictions, ignore_index=True)
 
 
 def _per_subject(predictions: pd.DataFrame) -> pd.DataFrame:
@@ -169,6 +171,8 @@ def _population_fits(quick: bool, folds: int) -> list[dict]:
     groups = np.array_split(np.random.default_rng(0).permutation(subjects), folds)
     fits = []
     for g, held in enumerate(groups):
+        if SETTINGS["only"] is not None and g != SETTINGS["only"]:
+            continue
         train = rows[~rows["subject"].isin(held)]
         nested = SETTINGS["nested"] and not quick
         chosen = _choose_residual_sd(train, g) if nested else RESIDUAL_GRID[1]
@@ -260,7 +264,9 @@ def new_both(folds: int) -> pd.DataFrame:
     ids = battery["instance_id"].to_numpy()
     groups = np.array_split(np.random.default_rng(seed).permutation(subjects), min(n_splits, len(subjects)))
     predictions = []
-    for train_idx, test_idx in KFold(n_splits, shuffle=True, random_state=seed).split(ids):
+    for fold, (train_idx, test_idx) in enumerate(KFold(n_splits, shuffle=True, random_state=seed).split(ids)):
+        if SETTINGS["only"] is not None and fold != SETTINGS["only"]:
+            continue
         train_ids, test_ids = set(ids[train_idx]), set(ids[test_idx])
         for held in groups:
             others = rows[~rows["subject"].isin(held) & rows["instance_id"].isin(train_ids)]
@@ -270,15 +276,15 @@ def new_both(folds: int) -> pd.DataFrame:
             test = rows[rows["subject"].isin(held) & rows["instance_id"].isin(test_ids)]
             predictions.append(test[["subject", "correct"]].assign(method="joint conjunctive (defaults)",
                                                                    p=model.predict_proba(test)[:, 1]))
-        print("new_both fold done", flush=True)
-    table = _per_subject(pd.concat(predictions, ignore_index=True))
-    for name, assessor in (("MultiSubjectAssessor (SCC profiles)", MultiSubjectAssessor()),
-                           ("DemandAssessor (pooled, typical model)", DemandAssessor())):
-        result = evaluate(assessor, battery, outcomes, protocols=("new_subject",), n_splits=n_splits, seeds=(seed,),
-                          profile_fn=ability_profiles)
-        pooled = result.predictions.rename(columns={"y": "correct"}).assign(method=name)
-        table = pd.concat([table, _per_subject(pooled[["method", "subject", "correct", "p"]])], ignore_index=True)
-    return table
+        print(f"new_both fold {fold} done", flush=True)
+    if SETTINGS["only"] in (None, 0):  # the baselines run through evaluate itself, every fold at once
+        for name, assessor in (("MultiSubjectAssessor (SCC profiles)", MultiSubjectAssessor()),
+                               ("DemandAssessor (pooled, typical model)", DemandAssessor())):
+            result = evaluate(assessor, battery, outcomes, protocols=("new_subject",), n_splits=n_splits,
+                              seeds=(seed,), profile_fn=ability_profiles)
+            pooled = result.predictions.rename(columns={"y": "correct"}).assign(method=name)
+            predictions.append(pooled[["subject", "correct", "method", "p"]])
+    return pd.concat(predictions, ignore_index=True)
 
 
 SECTIONS = (("synthetic", "Synthetic recovery: ability error in levels, joint model vs SCC"),
@@ -308,51 +314,78 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smoke run: small batteries, few folds")
     parser.add_argument("--folds", type=int, default=5, help="item folds / subject groups of the real-sample parts")
     parser.add_argument("--update-readme", action="store_true", help="only copy results/*.md into the README")
+    parser.add_argument("--combine", action="store_true", help="only rebuild results/<part>.md from the CSVs")
+    parser.add_argument("--only", type=int, default=None, help="run one item fold / subject group (then --combine)")
     parser.add_argument("--tol", type=float, default=1e-7, help="L-BFGS gradient tolerance of the real-sample fits")
     parser.add_argument("--no-nested", action="store_true", help="new_models: default residual prior, no nested CV")
     parser.add_argument("--adaptive-per-group", type=int, default=None, help="adaptive: held-out subjects per group")
     parser.add_argument("--synthetic-configs", type=int, default=2, choices=(1, 2), help="synthetic batteries to run")
     parser.add_argument("--subject-folds", type=int, default=5, help="new_models: folds over a held-out subject's items")
     args = parser.parse_args()
-    SETTINGS.update(tol=args.tol, nested=not args.no_nested, adaptive_per_group=args.adaptive_per_group,
+    SETTINGS.update(only=args.only, tol=args.tol, nested=not args.no_nested, adaptive_per_group=args.adaptive_per_group,
                     synthetic_configs=args.synthetic_configs, subject_folds=args.subject_folds)
     if args.update_readme:
         update_readme()
         return
+    if args.combine:
+        combine(args.quick)
+        return
     folds = 3 if args.quick else args.folds
     parts = args.part or list(PARTS)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    suffix = "_quick" if args.quick else ""
+    suffix = ("_quick" if args.quick else "") + (f"_part{args.only}" if args.only is not None else "")
     started = time.perf_counter()
     if "synthetic" in parts:
         _write(synthetic(args.quick), f"synthetic{suffix}")
     if "new_items" in parts:
-        table = new_items(folds)
-        _write(table, f"new_items_per_subject{suffix}", _summary(table))
+        new_items(folds).to_csv(RESULTS / f"new_items_predictions{suffix}.csv", index=False)
     fits = _population_fits(args.quick, folds) if {"new_models", "adaptive"} & set(parts) else []
     if "new_models" in parts:
-        table = new_models(fits)
-        _write(table, f"new_models_per_subject{suffix}", _summary(table))
-        pd.DataFrame({"group": range(len(fits)), "residual_prior_sd": [f["residual_sd"] for f in fits],
+        new_models(fits).to_csv(RESULTS / f"new_models_per_subject{suffix}.csv", index=False)
+        pd.DataFrame({"residual_prior_sd": [f["residual_sd"] for f in fits],
                       "held_out": [", ".join(f["held"]) for f in fits]}).to_csv(
-            RESULTS / f"new_models_nested_cv{suffix}.csv", index=False)
+            RESULTS / f"new_models_groups{suffix}.csv", index=False)
     if "adaptive" in parts:
-        table = adaptive(fits, args.quick)
-        summary = (table.groupby(["method", "k"], sort=False)
-                   .agg(subjects=("subject", "nunique"), auroc=("auroc", "mean"),
-                        ability_mae=("ability MAE vs full-data profile", "mean")).reset_index())
-        _write(table, f"adaptive_per_subject{suffix}", summary)
+        adaptive(fits, args.quick).to_csv(RESULTS / f"adaptive_per_subject{suffix}.csv", index=False)
     if "new_both" in parts:
-        table = new_both(folds)
-        _write(table, f"new_both_per_subject{suffix}", _summary(table))
+        new_both(folds).to_csv(RESULTS / f"new_both_predictions{suffix}.csv", index=False)
+    combine(args.quick)
     print(f"done in {time.perf_counter() - started:.0f} s")
 
 
-def _write(table: pd.DataFrame, name: str, summary: pd.DataFrame | None = None) -> None:
+def _gather(stem: str) -> pd.DataFrame | None:
+    files = sorted(RESULTS.glob(f"{stem}*.csv"))
+    return pd.concat([pd.read_csv(f) for f in files], ignore_index=True) if files else None
+
+
+def combine(quick: bool = False) -> None:
+    """Tables of every part from what the runs (whole or ``--only`` pieces) wrote: results/<part>.md."""
+    tag = "_quick" if quick else ""
+    for part in ("new_items", "new_both"):
+        predictions = _gather(f"{part}_predictions{tag}")
+        if predictions is not None:
+            table = _per_subject(predictions)
+            table.to_csv(RESULTS / f"{part}_per_subject{tag}.csv", index=False)
+            _write_md(f"{part}{tag}", _summary(table))
+    table = _gather(f"new_models_per_subject{tag}")
+    if table is not None:
+        _write_md(f"new_models{tag}", _summary(table))
+    table = _gather(f"adaptive_per_subject{tag}")
+    if table is not None:
+        summary = (table.groupby(["method", "k"], sort=False)
+                   .agg(subjects=("subject", "nunique"), auroc=("auroc", "mean"),
+                        ability_mae=("ability MAE vs full-data profile", "mean")).reset_index())
+        _write_md(f"adaptive{tag}", summary.sort_values(["k", "method"]))
+
+
+def _write_md(name: str, table: pd.DataFrame) -> None:
+    (RESULTS / f"{name}.md").write_text(_fmt(table) + "\n")
+    print(_fmt(table), flush=True)
+
+
+def _write(table: pd.DataFrame, name: str) -> None:
     table.to_csv(RESULTS / f"{name}.csv", index=False)
-    shown = summary if summary is not None else table
-    (RESULTS / f"{name.replace('_per_subject', '')}.md").write_text(_fmt(shown) + "\n")
-    print(_fmt(shown), flush=True)
+    _write_md(name, table)
 
 
 if __name__ == "__main__":
