@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                             "calibration plots."),
     "next-items": ("next_items", "Propose the next k most informative items for a subject (greedy D-optimal at its "
                                  "current estimate)."),
+    "battery": ("battery", "Build batteries: generated puzzles or benchmark downloads."),
 }
 
 
