@@ -16,7 +16,7 @@ from ..errors import InputError
 
 console = Console(stderr=True)
 
-ASSESSOR_HELP = "demand, embedding, combined, finetune or multisubject."
+ASSESSOR_HELP = "demand, embedding, combined, finetune, multisubject or multisubject-combined."
 
 
 def _read_data(battery: Path | None, outcomes: Path | None, sample: bool,
@@ -85,11 +85,11 @@ def fit(
 ) -> None:
     """Fit an assessor on a subject's outcomes (or every subject's, for multisubject) and save it."""
     from assess.battery import join
-    from predictors import ability_profiles, make_assessor, save
+    from predictors import MultiSubjectAssessor, ability_profiles, make_assessor, save
 
     table, results = _read_data(battery, outcomes, sample, subject)
     model = make_assessor(assessor, classifier=classifier, base_model=base_model)
-    if assessor == "multisubject":
+    if isinstance(model, MultiSubjectAssessor):
         model.set_params(profiles=ability_profiles(table, results))
     elif subject is None:
         raise InputError(f"--subject is required for the {assessor} assessor")
