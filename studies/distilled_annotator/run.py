@@ -90,10 +90,11 @@ def agreement(annotated: pd.DataFrame, oof: dict) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
-def downstream(annotated: pd.DataFrame, outcomes: pd.DataFrame, oof: dict, with_embedding: bool) -> pd.DataFrame:
+def downstream(annotated: pd.DataFrame, outcomes: pd.DataFrame, oof: dict, with_embedding: bool,
+               subjects: list[str]) -> pd.DataFrame:
     """Per (grouping, subject): AUROC of demand(reference), demand(distilled per feature set), embedding."""
     rows = []
-    data = join(annotated, outcomes)
+    data = join(annotated, outcomes[outcomes["subject"].isin(subjects)])
     for grouping in GROUPINGS:
         splits = splits_for(annotated, grouping)
         for subject, subject_rows in data.groupby("subject"):
@@ -185,13 +186,14 @@ def pick_subjects(outcomes: pd.DataFrame, n: int) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--parts", nargs="+", default=["agreement", "downstream", "annotate", "mmlu"])
+    parser.add_argument("--subjects", type=int, default=8, help="downstream: subjects spread over accuracy")
     parser.add_argument("--mmlu-subjects", type=int, default=6, help="MMLU-Pro subjects spread over accuracy")
     parser.add_argument("--n-jobs", type=int, default=1)
     args = parser.parse_args()
     battery, outcomes = load_sample()
     annotated = battery[battery[list(ANNOTATED)].notna().all(axis=1)].reset_index(drop=True)
     texts = instance_texts(annotated)
-    have_minilm = bool(cached([t.strip() for t in annotated["prompt"]]).all())
+    have_minilm = bool(cached(annotated["prompt"].tolist()).all())
     feature_sets = ["hashing"] + (["minilm"] if have_minilm else [])
     print(f"feature sets: {feature_sets} (minilm needs every annotated prompt embedded)", flush=True)
     X = {fs: features(texts, fs) for fs in feature_sets}
@@ -203,7 +205,9 @@ def main() -> None:
         write_table(table, RESULTS / "agreement.csv")
         print(table.groupby(["features", "grouping"])[["qwk", "exact", "within_one"]].mean().round(3), flush=True)
     if "downstream" in args.parts:
-        table = downstream(annotated, outcomes, oof, with_embedding=have_minilm)
+        table = downstream(annotated, outcomes, oof, with_embedding=have_minilm,
+                           subjects=pick_subjects(outcomes[outcomes["instance_id"].isin(annotated["instance_id"])],
+                                                  args.subjects))
         write_table(table, RESULTS / "downstream.csv")
         print(table.groupby(["grouping", "assessor"])["auroc"].agg(["mean", "count"]).round(3), flush=True)
     if "annotate" in args.parts or "mmlu" in args.parts:
