@@ -117,3 +117,19 @@ def test_prompts_read_back_what_they_carry():
     content = read_prompt(all_scales_messages([rubrics[c] for c in ("QLq", UG)], text))
     assert content.mode == "all-scales" and content.scales == ("QLq", UG) and content.instance == text
     assert content.rubric_texts["QLq"] == rubrics["QLq"].prompt_text().strip()
+
+
+def test_hashing_features_distill_and_annotate_without_an_encoder(tmp_path):
+    battery(150, 5, True).to_csv(tmp_path / "train.csv", index=False)
+    assert main(["distill", "--battery", str(tmp_path / "train.csv"), "--out", str(tmp_path / "m"),
+                 "--features", "hashing"]) == 0
+    model = load_distilled(tmp_path / "m")
+    assert model.feature_set == "hashing" and model.coef.shape == (19, 4096 + 5)
+    unseen = battery(40, 6, False)
+    unseen.to_csv(tmp_path / "new.csv", index=False)
+    assert main(["annotate", str(tmp_path / "new.csv"), "--annotator", str(tmp_path / "m" / "annotator.yaml"),
+                 "--cache", str(tmp_path / "c.sqlite"), "--out", str(tmp_path / "out.parquet")]) == 0
+    out = pd.read_parquet(tmp_path / "out.parquet")
+    assert out[list(ANNOTATED)].notna().all().all() and set(out["annotator"]) == {model.name}
+    truth = unseen["prompt"].str.extract(r"a (\w+) problem")[0].map({w: i for i, w in enumerate(WORDS)})
+    assert spearmanr(out["QLq"], truth).statistic > 0.5
