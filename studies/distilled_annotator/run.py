@@ -189,6 +189,7 @@ def main() -> None:
     parser.add_argument("--subjects", type=int, default=8, help="downstream: subjects spread over accuracy")
     parser.add_argument("--mmlu-subjects", type=int, default=6, help="MMLU-Pro subjects spread over accuracy")
     parser.add_argument("--n-jobs", type=int, default=1)
+    parser.add_argument("--reuse-oof", action="store_true", help="read out-of-fold levels saved by an earlier run")
     args = parser.parse_args()
     battery, outcomes = load_sample()
     annotated = battery[battery[list(ANNOTATED)].notna().all(axis=1)].reset_index(drop=True)
@@ -196,10 +197,17 @@ def main() -> None:
     have_minilm = bool(cached(annotated["prompt"].tolist()).all())
     feature_sets = ["hashing"] + (["minilm"] if have_minilm else [])
     print(f"feature sets: {feature_sets} (minilm needs every annotated prompt embedded)", flush=True)
-    X = {fs: features(texts, fs) for fs in feature_sets}
-    oof = {(fs, g): distill_oof(annotated, X[fs], g, fs) for fs in feature_sets for g in GROUPINGS}
-    for (fs, g), levels in oof.items():
-        write_table(levels, RESULTS / f"oof_levels_{fs}_{g}.parquet")
+    oof = {}
+    if {"agreement", "downstream", "mmlu"} & set(args.parts):
+        for fs in feature_sets:
+            saved = {g: RESULTS / f"oof_levels_{fs}_{g}.parquet" for g in GROUPINGS}
+            if args.reuse_oof and all(path.exists() for path in saved.values()):
+                oof.update({(fs, g): pd.read_parquet(path) for g, path in saved.items()})
+                continue
+            X = features(texts, fs)
+            for g in GROUPINGS:
+                oof[(fs, g)] = distill_oof(annotated, X, g, fs)
+                write_table(oof[(fs, g)], saved[g])
     if "agreement" in args.parts:
         table = agreement(annotated, oof)
         write_table(table, RESULTS / "agreement.csv")
