@@ -126,6 +126,7 @@ def test_evaluate_puts_several_assessors_side_by_side(tmp_path, capsys):
                  "--assessor", "combined", "--protocol", "in_distribution", "--folds", "3"]) == 0
     summary = pd.read_csv(out / "summary.csv")
     assert set(summary["assessor"]) == {"demand", "combined"} and len(summary) == 4
-    printed = capsys.readouterr().err
-    assert "combined" in printed and "demand" in printed and "in_distribution" in printed
+    captured = capsys.readouterr()
+    printed = captured.out + captured.err
+    assert "combined assessor" in printed and "demand assessor" in printed and "side by side" in printed
     assert (out / "calibration_combined.png").exists() and (out / "rejection_demand.png").exists()
