@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "next-items": ("next_items", "Propose the next k most informative items for a subject (greedy D-optimal at its "
                                  "current estimate)."),
     "battery": ("battery", "Build batteries: generated puzzles or benchmark downloads."),
+    "distill": ("distill", "Distil the annotations of BATTERY into a fast offline annotator (no LLM calls)."),
 }
 
 

@@ -6,17 +6,20 @@ import pandas as pd
 from assess.errors import InputError
 
 from .assessors import CombinedAssessor, DemandAssessor, EmbeddingAssessor
-from .finetune import TextFinetuneAssessor
+from .finetune import DEFAULT_BASE, TextFinetuneAssessor
 from .irt import IRTAssessor
 from .multisubject import MultiSubjectAssessor, Profiles, profiles_from_table
+from .multisubject_combined import MultiSubjectCombinedAssessor
 
-ASSESSORS: tuple[str, ...] = ("demand", "embedding", "combined", "finetune", "multisubject", "irt")
+ASSESSORS: tuple[str, ...] = ("demand", "embedding", "combined", "finetune", "multisubject", "multisubject-combined",
+                              "irt")
 
 
 def make_assessor(kind: str, *, classifier: str | None = None, embedding_model: str | None = None,
                   base_model: str | None = None, cache_dir: str | None = None, random_state: int = 0,
-                  epochs: int = 3):
-    """A fresh assessor of ``kind``; ``classifier`` None keeps each kind's default."""
+                  epochs: int = 3, max_steps: int | None = None):
+    """A fresh assessor of ``kind``; ``classifier`` None keeps each kind's default (``base_model`` None:
+    the packaged MiniLM)."""
     chosen = {"classifier": classifier} if classifier else {}
     embedding = {"model": embedding_model} if embedding_model else {}
     if kind == "demand":
@@ -27,6 +30,8 @@ def make_assessor(kind: str, *, classifier: str | None = None, embedding_model: 
         return CombinedAssessor(**chosen, **embedding, cache_dir=cache_dir, random_state=random_state)
     if kind == "multisubject":
         return MultiSubjectAssessor(**chosen, random_state=random_state)
+    if kind == "multisubject-combined":
+        return MultiSubjectCombinedAssessor(**chosen, **embedding, cache_dir=cache_dir, random_state=random_state)
     if kind == "irt":
         if classifier:
             raise InputError("the irt assessor has no --classifier option (it is its own model)")
@@ -34,7 +39,8 @@ def make_assessor(kind: str, *, classifier: str | None = None, embedding_model: 
     if kind == "finetune":
         if classifier:
             raise InputError("the finetune assessor has no --classifier option (it is its own classifier)")
-        return TextFinetuneAssessor(base_model, epochs=epochs, random_state=random_state)
+        return TextFinetuneAssessor(base_model or DEFAULT_BASE, epochs=epochs, max_steps=max_steps,
+                                    random_state=random_state)
     raise InputError(f"unknown assessor {kind!r}; choose one of {', '.join(ASSESSORS)}")
 
 

@@ -90,11 +90,13 @@ class MultiSubjectAssessor(ClassifierMixin, BaseEstimator):
         common = set.intersection(*(set(k for k, v in self.profiles[s].items() if v is not None) for s in subjects))
         self.ability_scales_ = [s for s in ANNOTATED if s in common] + sorted(common - set(ANNOTATED))
         self.profiles_ = {s: {k: float(v) for k, v in self.profiles[s].items()} for s in subjects}
-        model = make_classifier(self.classifier, self.random_state, self.n_jobs)
-        model.fit(self._design(X, self.profiles_), target)
-        self.model_ = model
+        self.model_ = self._fit_model(X, target)
         self.classes_ = np.array([0, 1])
         return self
+
+    def _fit_model(self, X: pd.DataFrame, target: np.ndarray):
+        model = make_classifier(self.classifier, self.random_state, self.n_jobs)
+        return model.fit(self._design(X, self.profiles_), target)
 
     def predict_proba(self, X: pd.DataFrame, profiles: Profiles | None = None) -> np.ndarray:
         """(n, 2) probabilities; ``profiles`` adds (or overrides) subjects unseen in training."""

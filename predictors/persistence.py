@@ -3,7 +3,8 @@
 A saved assessor is a directory: ``metadata.json`` (format version, library version, class,
 parameters, fitted state) plus, by classifier, ``arrays.npz`` (random-forest node arrays or
 logistic coefficients, read with ``allow_pickle=False``), ``xgboost.json`` (XGBoost's JSON model) or
-``model/`` (a fine-tuned transformer as safetensors + JSON config and tokenizer). Loading only
+``model/`` (a fine-tuned transformer as safetensors + JSON config and tokenizer); a stacked
+assessor keeps each part in ``part<i>/`` and its meta-model in ``meta.npz``. Loading only
 rebuilds known classes from numbers and JSON, so an untrusted file cannot execute code.
 """
 from __future__ import annotations
@@ -31,13 +32,16 @@ from .finetune import TextFinetuneAssessor
 from .forest import ForestArrays
 from .irt import IRTAssessor
 from .multisubject import MultiSubjectAssessor
+from .multisubject_combined import MultiSubjectCombinedAssessor
 from .npz import load_npz, save_npz
+from .stacking import StackedModel
 
 FORMAT = "assess-predictor"
 FORMAT_VERSION = 1
 METADATA = "metadata.json"
 ASSESSOR_CLASSES: dict[str, type] = {cls.__name__: cls for cls in (
-    DemandAssessor, EmbeddingAssessor, CombinedAssessor, MultiSubjectAssessor, TextFinetuneAssessor, IRTAssessor)}
+    DemandAssessor, EmbeddingAssessor, CombinedAssessor, MultiSubjectAssessor, MultiSubjectCombinedAssessor,
+    TextFinetuneAssessor, IRTAssessor)}
 
 
 def library_version() -> str:
@@ -84,6 +88,9 @@ def _save_state(assessor: Any, folder: Path) -> dict[str, Any]:
     if isinstance(assessor, TextFinetuneAssessor):
         assessor.model_.save_pretrained(folder / "model", safe_serialization=True)
         assessor.tokenizer_.save_pretrained(folder / "model")
+        head = assessor.head_
+        save_npz(folder / "head.npz", {"weight": head.weight.detach().cpu().float().numpy(),
+                                       "bias": head.bias.detach().cpu().float().numpy()})
         return {"classifier": "transformer"}
     state = _save_classifier(assessor.model_, folder)
     if isinstance(assessor, MultiSubjectAssessor):
@@ -92,6 +99,13 @@ def _save_state(assessor: Any, folder: Path) -> dict[str, Any]:
 
 
 def _save_classifier(model: Any, folder: Path) -> dict[str, Any]:
+    if isinstance(model, StackedModel):
+        parts = []
+        for i, part in enumerate(model.parts):
+            (folder / f"part{i}").mkdir()
+            parts.append(_save_classifier(part, folder / f"part{i}"))
+        save_npz(folder / "meta.npz", {"coef": model.meta.coef_, "intercept": model.meta.intercept_})
+        return {"classifier": "stack", "parts": parts}
     if isinstance(model, RandomForestClassifier):
         model = ForestArrays.from_sklearn(model)
     if isinstance(model, ForestArrays):
@@ -174,24 +188,52 @@ def _load_classifier(state: dict[str, Any], folder: Path) -> Any:
         return model
     if kind == "logistic":
         arrays = load_npz(folder / "arrays.npz")
-        if not all(np.issubdtype(arrays[k].dtype, np.floating) for k in ("mean", "scale", "coef", "intercept")):
+        if not all(np.issubdtype(arrays[k].dtype, np.floating) for k in ("mean", "scale")):
             raise ValueError("logistic arrays must hold floats")
-        scaler, logistic = StandardScaler(), LogisticRegression()
+        scaler, logistic = StandardScaler(), _logistic(arrays)
         scaler.mean_, scaler.scale_ = arrays["mean"], arrays["scale"]
         scaler.var_, scaler.n_features_in_, scaler.n_samples_seen_ = scaler.scale_ ** 2, len(scaler.mean_), 0
-        logistic.coef_, logistic.intercept_ = arrays["coef"], arrays["intercept"]
-        logistic.classes_, logistic.n_features_in_ = np.array([0, 1]), logistic.coef_.shape[1]
         if logistic.coef_.shape != (1, len(scaler.mean_)):
             raise ValueError("coefficient and scaler shapes disagree")
         return Pipeline([("scale", scaler), ("logistic", logistic)])
+    if kind == "stack":
+        parts = state["parts"]
+        if not isinstance(parts, list) or not parts or not all(isinstance(part, dict) for part in parts):
+            raise ValueError("a stack needs a list of part states")
+        meta = _logistic(load_npz(folder / "meta.npz"))
+        if meta.coef_.shape != (1, len(parts)):
+            raise ValueError("meta-model weights and parts disagree")
+        return StackedModel(tuple(_load_classifier(part, folder / f"part{i}") for i, part in enumerate(parts)), meta)
     raise InputError(f"unknown classifier {kind!r} in saved state", source=folder / METADATA, column="state")
 
 
+def _logistic(arrays: dict[str, np.ndarray]) -> LogisticRegression:
+    """A fitted binary logistic regression rebuilt from its ``coef`` (1, d) and ``intercept`` (1,) arrays."""
+    if not all(np.issubdtype(arrays[k].dtype, np.floating) for k in ("coef", "intercept")):
+        raise ValueError("logistic arrays must hold floats")
+    logistic = LogisticRegression()
+    logistic.coef_, logistic.intercept_ = arrays["coef"], arrays["intercept"]
+    if logistic.coef_.ndim != 2 or logistic.coef_.shape[0] != 1 or logistic.intercept_.shape != (1,):
+        raise ValueError("logistic coefficients must have shape (1, d) and intercept (1,)")
+    logistic.classes_, logistic.n_features_in_ = np.array([0, 1]), logistic.coef_.shape[1]
+    return logistic
+
+
 def _load_transformer(assessor: TextFinetuneAssessor, folder: Path) -> None:
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    import torch
+    from transformers import AutoModel, AutoTokenizer
 
     if not (folder / "model.safetensors").exists():
         raise InputError("saved transformer lacks model.safetensors (other weight formats are refused)", source=folder)
     assessor.tokenizer_ = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-    assessor.model_ = AutoModelForSequenceClassification.from_pretrained(
-        folder, local_files_only=True, use_safetensors=True).to(assessor._device()).eval()
+    assessor.model_ = AutoModel.from_pretrained(folder, local_files_only=True,
+                                                use_safetensors=True).to(assessor._device()).eval()
+    arrays = load_npz(folder.parent / "head.npz")
+    hidden = assessor.model_.config.hidden_size
+    if arrays["weight"].shape != (2, hidden) or arrays["bias"].shape != (2,):
+        raise ValueError(f"head arrays must have shapes (2, {hidden}) and (2,)")
+    head = torch.nn.Linear(hidden, 2)
+    with torch.no_grad():
+        head.weight.copy_(torch.from_numpy(arrays["weight"]))
+        head.bias.copy_(torch.from_numpy(arrays["bias"]))
+    assessor.head_ = head.to(assessor._device()).eval()

@@ -10,7 +10,7 @@ from ..errors import InputError
 from ..yamlio import LocatedValueError
 from .base import GenerationRequest
 
-BackendKind = Literal["openai", "llama-cpp", "transformers", "vllm", "batch-file"]
+BackendKind = Literal["openai", "llama-cpp", "transformers", "vllm", "distilled", "batch-file"]
 
 
 class _Strict(BaseModel):
