@@ -15,7 +15,7 @@ from . import __version__
 from .errors import AssessError
 
 #: Modules under ``assess.commands`` that each define ``register(app: typer.Typer) -> None``.
-COMMAND_MODULES: tuple[str, ...] = ("profile", "rubrics", "annotate", "run", "import_logs", "predict")
+COMMAND_MODULES: tuple[str, ...] = ("profile", "rubrics", "annotate", "run", "import_logs", "predict", "demands")
 
 app = typer.Typer(
     name="assess",
