@@ -15,7 +15,11 @@ An instance demanding nothing (all levels 0) gets the ``dominant`` value under e
 ``c + (1 - c) * p`` with chance ``c = 1 - UG / 100`` (no correction where UG is missing). Instances
 without a usable curve on any of their annotated scales get no prediction (NaN) and are counted.
 
-The expected accuracy on the group is the mean predicted success over its predicted instances. Its
+The expected accuracy on the group is the mean predicted success over its predicted instances. With
+``anchored=True`` it is moved by the curves' error on the subject's own training instances:
+``observed training accuracy + mean prediction on the group − mean prediction on the training
+instances`` (clipped to 0–1), so the curves only say how much harder or easier the group is than
+what the subject has run. Its
 intervals come from ``bootstrap`` replicates: the subject's training outcomes are resampled by
 instance and the curves refitted, giving one mean per replicate; ``ci`` is the 2.5–97.5 %
 percentile range of those means (uncertainty of the curves), ``pi`` adds the sampling of the group's
@@ -33,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from .abilities import profiles
-from .demands import Expectation, Rule, group_labels
+from .demands import Expectation, Rule, group_labels, ordered_groups
 from .errors import InputError
 from .scales import ANNOTATED, SCALES, UG
 
@@ -42,6 +46,7 @@ RULES: tuple[str, ...] = get_args(Rule)
 DEFAULT_RULE: Rule = "dominant"
 DEFAULT_GUESS = False
 DEFAULT_MIN_N = 1
+DEFAULT_ANCHORED = False
 
 
 def subject_curves(battery: pd.DataFrame, outcomes: pd.DataFrame, subject: str,
@@ -88,9 +93,10 @@ def _combine(levels: np.ndarray, curves: pd.DataFrame, rule: str, min_n: int,
 
 
 def _replicate_curves(battery: pd.DataFrame, outcomes: pd.DataFrame, subject: str, scales: Sequence[str],
-                      replicates: int, rng: np.random.Generator) -> list[pd.DataFrame]:
+                      replicates: int, rng: np.random.Generator) -> tuple[list[pd.DataFrame], np.ndarray]:
     """Curves of ``replicates`` bootstrap resamples of the subject's outcomes (instances drawn with
-    replacement), fitted in one :func:`profiles` call as pseudo-subjects ``subject#r``."""
+    replacement), fitted in one :func:`profiles` call as pseudo-subjects ``subject#r``, and the draws
+    (R, n) as positions in ``outcomes``."""
     draws = rng.integers(0, len(outcomes), (replicates, len(outcomes)))
     names = np.repeat([f"{subject}#{r}" for r in range(replicates)], len(outcomes))
     resampled = pd.DataFrame({"subject": pd.Categorical(names),  # categorical: profiles selects each quickly
@@ -98,7 +104,7 @@ def _replicate_curves(battery: pd.DataFrame, outcomes: pd.DataFrame, subject: st
                               "correct": outcomes["correct"].to_numpy()[draws.ravel()]})
     table, _ = profiles(battery, resampled, [f"{subject}#{r}" for r in range(replicates)],
                         scales=tuple(s for s in scales if s != UG))
-    return [part for _, part in table.groupby("subject", sort=False)]
+    return [part for _, part in table.groupby("subject", sort=False)], draws
 
 
 def expected_accuracy(
@@ -112,6 +118,7 @@ def expected_accuracy(
     rule: Rule = DEFAULT_RULE,
     guess: bool = DEFAULT_GUESS,
     min_n: int = DEFAULT_MIN_N,
+    anchored: bool = DEFAULT_ANCHORED,
     bootstrap: int = 200,
     seed: int = 0,
 ) -> tuple[Expectation, pd.DataFrame | None]:
@@ -139,21 +146,39 @@ def expected_accuracy(
     curves = subject_curves(train_battery, train, subject, scales)
     point = predicted_success(target, curves, rule=rule, guess=guess, min_n=min_n)
     keep = ~np.isnan(point)
+    columns = list(curves["scale"])
+    levels = target.loc[keep].reindex(columns=columns).to_numpy(dtype=float)
+    chance = _chance(target.loc[keep]) if guess else None
+    train_rows = train_battery.set_index("instance_id").loc[train["instance_id"]]
+    train_levels = train_rows.reindex(columns=columns).to_numpy(dtype=float)
+    train_chance = _chance(train_rows) if guess else None
+    correct = train["correct"].to_numpy(dtype=float)
+
+    def offset(replicate: pd.DataFrame, rows: np.ndarray) -> float:
+        """Anchoring shift: observed minus predicted accuracy on the training instances ``rows``."""
+        if not anchored:
+            return 0.0
+        fitted = _combine(train_levels[rows], replicate, rule, min_n, None if train_chance is None
+                          else train_chance[rows])
+        return float(correct[rows].mean() - np.nanmean(fitted))
+
+    estimate = np.clip(point[keep] + offset(curves, np.arange(len(train))), 0, 1)
     means, draws = [], []
     rng = np.random.default_rng(seed)
-    levels = target.loc[keep].reindex(columns=list(curves["scale"])).to_numpy(dtype=float)
-    chance = _chance(target.loc[keep]) if guess else None
-    for replicate in _replicate_curves(train_battery, train, subject, scales, bootstrap, rng) if keep.any() else []:
+    replicates, positions = (_replicate_curves(train_battery, train, subject, scales, bootstrap, rng)
+                             if bootstrap and keep.any() else ([], None))
+    for replicate, rows in zip(replicates, positions if positions is not None else []):
         p = _combine(levels, replicate, rule, min_n, chance)
         p = np.where(np.isnan(p), point[keep], p)  # every curve of an instance lost in a replicate: the point value
+        p = np.clip(p + offset(replicate, rows), 0, 1)
         means.append(p.mean())
         draws.append((rng.random(p.size) < p).mean())
-    ci = np.percentile(means, [2.5, 97.5]) if bootstrap and keep.any() else (np.nan, np.nan)
-    pi = np.percentile(draws, [2.5, 97.5]) if bootstrap and keep.any() else (np.nan, np.nan)
+    ci = np.percentile(means, [2.5, 97.5]) if means else (np.nan, np.nan)
+    pi = np.percentile(draws, [2.5, 97.5]) if draws else (np.nan, np.nan)
     observed = observed_all.reindex(target["instance_id"][keep]).dropna()
     expectation = Expectation(
         subject=subject, group=group, n_train=int(len(train)), n_instances=int(len(target)), n_predicted=int(keep.sum()),
-        predicted=_finite(point[keep].mean()) if keep.any() else None,
+        predicted=_finite(estimate.mean()) if keep.any() else None,
         ci_low=_finite(ci[0]), ci_high=_finite(ci[1]), pi_low=_finite(pi[0]), pi_high=_finite(pi[1]),
         n_actual=int(len(observed)), actual=float(observed.mean()) if len(observed) else None)
     return expectation, curves
@@ -174,8 +199,8 @@ def expected_accuracies(
     Returns the expectations and the curves used, keyed by (subject, group). ``progress`` is called
     with a short description before each pair; ``options`` go to :func:`expected_accuracy`.
     """
-    _, labels = group_labels(battery, by)
-    known = list(dict.fromkeys(sorted(labels)))
+    column, labels = group_labels(battery, by)
+    known = ordered_groups(battery, labels, column)
     unknown = sorted(set(groups or []) - set(known))
     if unknown:
         raise InputError(f"unknown {by}(s) {', '.join(map(repr, unknown))}; known: {', '.join(known[:40])}")

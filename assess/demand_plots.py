@@ -8,6 +8,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (backend must be chosen first)
+from matplotlib.collections import PatchCollection  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
@@ -19,21 +21,24 @@ LEVEL_COLOURS = ["#e6e6e6"] + [plt.get_cmap("YlOrRd")(x) for x in np.linspace(0.
 PANELS_PER_ROW = 6
 
 
-def _bars(ax: plt.Axes, rows: pd.DataFrame, *, labels: bool) -> None:
-    """Horizontal stacked bars of level shares, one per scale (first at the top); counts at the right."""
+def _bars(ax: plt.Axes, rows: pd.DataFrame) -> None:
+    """Horizontal stacked bars of level shares, one per scale (first at the top), as one collection."""
     y = np.arange(len(rows))[::-1]
-    left = np.zeros(len(rows))
-    for level in LEVELS:
-        share = rows[f"share_{level}"].astype(float).fillna(0.0).to_numpy()
-        ax.barh(y, share, left=left, color=LEVEL_COLOURS[level], edgecolor="white", linewidth=0.3,
-                label=f"{level}" if labels else None)
-        left += share
+    shares = rows[[f"share_{lv}" for lv in LEVELS]].astype(float).fillna(0.0).to_numpy()  # (S, 6)
+    left = np.cumsum(shares, axis=1) - shares
+    boxes = [Rectangle((left[i, lv], y[i] - 0.4), shares[i, lv], 0.8)
+             for i in range(len(rows)) for lv in LEVELS if shares[i, lv] > 0]
+    colours = [LEVEL_COLOURS[lv] for i in range(len(rows)) for lv in LEVELS if shares[i, lv] > 0]
+    ax.add_collection(PatchCollection(boxes, facecolors=colours, edgecolors="white", linewidths=0.3))
+    ax.set_ylim(-0.6, len(rows) - 0.4)
     ax.set_yticks(y, [f"{s} (bands)" if s == UG else s for s in rows["scale"]], fontsize=8)
     ax.set_xlim(0, 1.0)
     ax.set_xticks([0, 0.5, 1.0], ["0", "½", "1"], fontsize=7)
+    uniform = rows["n_annotated"].nunique() == 1  # then the panel title says it once
     for yy, (_, row) in zip(y, rows.iterrows()):
-        note = f"{int(row['n_annotated'])}" + (f" ({int(row['n_missing'])} missing)" if row["n_missing"] else "")
-        ax.text(1.01, yy, note, fontsize=6, va="center", color="dimgrey", clip_on=False)
+        if not uniform:
+            note = f"{int(row['n_annotated'])}" + (f" ({int(row['n_missing'])} missing)" if row["n_missing"] else "")
+            ax.text(1.01, yy, note, fontsize=6, va="center", color="dimgrey", clip_on=False)
         if row["intended"]:
             ax.text(-0.01, yy, "◆", fontsize=6, va="center", ha="right", color="tab:blue", clip_on=False)
 
@@ -41,24 +46,27 @@ def _bars(ax: plt.Axes, rows: pd.DataFrame, *, labels: bool) -> None:
 def profile_grid(table: pd.DataFrame, groups: Sequence[str], title: str) -> plt.Figure:
     """The demand profile of each group as stacked level bars per scale, panels side by side.
 
-    ``table`` is :meth:`DemandProfile.table` (one row per group × scale). ◆ marks intended scales; the
-    numbers at the right are annotated (and missing) instances per scale.
+    ``table`` is :meth:`DemandProfile.table` (one row per group × scale). ◆ marks intended scales;
+    annotated counts are in each panel's title, or per scale at the right when they differ.
     """
     cols = min(PANELS_PER_ROW, len(groups))
     n_rows = int(np.ceil(len(groups) / cols))
-    fig, axes = plt.subplots(n_rows, cols, figsize=(3.1 * cols + 0.6, 4.4 * n_rows + 0.9), squeeze=False, sharey=True,
-                             layout="constrained")
-    for i, (ax, group) in enumerate(zip(axes.flat, groups)):
+    height = 4.4 * n_rows + 1.9
+    fig, axes = plt.subplots(n_rows, cols, figsize=(3.1 * cols + 0.8, height), squeeze=False, sharey=True)
+    for ax, group in zip(axes.flat, groups):
         rows = table[table["group"] == group]
-        _bars(ax, rows, labels=i == 0)
-        n = int(rows["n_instances"].iloc[0])
-        ax.set_title(_short(group) + f"\n{n} instances", fontsize=8)
+        _bars(ax, rows)
+        n, annotated = int(rows["n_instances"].iloc[0]), rows["n_annotated"]
+        count = f"{int(annotated.iloc[0])} annotated" if annotated.nunique() == 1 else "annotated: right"
+        ax.set_title(f"{_short(group)}\n{n} instances, {count}", fontsize=8)
     for ax in list(axes.flat)[len(groups):]:
         ax.set_visible(False)
-    fig.legend(*axes.flat[0].get_legend_handles_labels(), title="level (UG: band)", loc="outside lower center",
-               ncol=6, fontsize=7, title_fontsize=7, frameon=False)
-    fig.suptitle(f"{title}\nshare of annotated instances per level; ◆ intended scale; right: annotated (missing)",
-                 fontsize=10)
+    handles = [Rectangle((0, 0), 1, 1, color=LEVEL_COLOURS[lv]) for lv in LEVELS]
+    fig.legend(handles, [str(lv) for lv in LEVELS], title="level (UG: band)", loc="lower center", ncol=6,
+               fontsize=7, title_fontsize=7, frameon=False)
+    fig.suptitle(f"{title}\nshare of annotated instances per level; ◆ intended scale", fontsize=10)
+    fig.subplots_adjust(left=0.8 / (3.1 * cols + 0.8), right=0.97, top=1 - 1.3 / height, bottom=0.6 / height,
+                        hspace=0.9 / 4.4, wspace=0.25)
     return fig
 
 
@@ -96,7 +104,7 @@ def heatmap(table: pd.DataFrame, groups: Sequence[str], title: str) -> plt.Figur
     image = ax.imshow(np.ma.masked_invalid(values), cmap="YlOrRd", vmin=0, vmax=5, aspect="auto")
     ax.set_yticks(range(len(scales)), scales, fontsize=8)
     ax.set_xticks(range(len(groups)), [_short(g, 24) for g in groups], rotation=60, ha="right", fontsize=7)
-    if len(groups) <= 45:
+    if len(groups) <= 20:
         for (i, j), value in np.ndenumerate(values):
             if np.isfinite(value):
                 ax.text(j, i, f"{value:.1f}", ha="center", va="center", fontsize=8 if len(groups) <= 12 else 5.5,

@@ -98,6 +98,7 @@ def _ability_section(profile: DemandProfile, expected: pd.DataFrame, table: pd.D
     text = (f"<h2>Ability against demand</h2><p>Expected accuracy = mean predicted success over the group's "
             f"annotated instances, from the subject's curves fitted on its outcomes outside the group; rule "
             f"<code>{html.escape(settings.rule)}</code>, guessing correction {'on' if settings.guess else 'off'}, "
+            f"{'anchored to the subject' + chr(39) + 's training accuracy' if settings.anchored else 'not anchored'}, "
             f"curves with at least {settings.min_n} instances; ci: 95 % bootstrap over the training outcomes "
             f"({settings.bootstrap} replicates, seed {settings.seed}); pi: also the sampling of the group's "
             f"outcomes. <i>actual</i> is the subject's accuracy on the same instances, where it has outcomes.</p>")

@@ -112,6 +112,7 @@ class Prediction(BaseModel):
     rule: Rule
     guess: bool
     min_n: int = Field(ge=1)
+    anchored: bool
     bootstrap: int = Field(ge=0)
     seed: int
 
@@ -158,6 +159,13 @@ def group_labels(battery: pd.DataFrame, by: str) -> tuple[str, pd.Series]:
     return column, labels.where(labels != "", UNLABELLED)
 
 
+def ordered_groups(battery: pd.DataFrame, labels: pd.Series, column: str) -> list[str]:
+    """Group names sorted by benchmark (of their first row), then name, so tasks of one benchmark stay together."""
+    benchmark = battery["benchmark"] if column != "benchmark" and "benchmark" in battery.columns else labels
+    first = pd.DataFrame({"group": labels, "benchmark": benchmark}).drop_duplicates("group")
+    return list(first.sort_values(["benchmark", "group"])["group"])
+
+
 def demand_profile(
     battery: pd.DataFrame,
     by: str = "benchmark",
@@ -175,7 +183,7 @@ def demand_profile(
     scales = check_scale_codes(list(scales))
     demand_scales = [s for s in scales if s != UG]
     column, labels = group_labels(battery, by)
-    groups = list(dict.fromkeys(sorted(labels)))
+    groups = ordered_groups(battery, labels, column)
     intended = dict(intended or {})
     unknown = sorted(set(intended) - set(groups))
     if unknown:

@@ -15,7 +15,7 @@ from rich.text import Text
 from ..battery import validate_outcomes
 from ..config import SAMPLE
 from ..datasets import load_sample
-from ..demand_ability import DEFAULT_GUESS, DEFAULT_MIN_N, DEFAULT_RULE, RULES, expected_accuracies
+from ..demand_ability import DEFAULT_ANCHORED, DEFAULT_GUESS, DEFAULT_MIN_N, DEFAULT_RULE, RULES, expected_accuracies
 from ..demand_report import REPORT_HTML, write_outputs
 from ..demands import GROUPINGS, DemandProfile, Prediction, demand_profile, parse_intended
 from ..errors import InputError
@@ -43,6 +43,8 @@ def demands_command(
     rule: Annotated[str, typer.Option("--rule", help=f"Per-instance success: {' | '.join(RULES)}.")] = DEFAULT_RULE,
     guess: Annotated[bool, typer.Option("--guess/--no-guess", help="Correct for guessing with UG.")] = DEFAULT_GUESS,
     min_n: Annotated[int, typer.Option("--min-n", min=1, help="Fewest instances for a curve to be used.")] = DEFAULT_MIN_N,
+    anchored: Annotated[bool, typer.Option("--anchored/--no-anchored", help=(
+        "Shift by the curves' error on the subject's own training outcomes."))] = DEFAULT_ANCHORED,
     bootstrap: Annotated[int, typer.Option("--bootstrap", min=0, help="Bootstrap replicates of the curves.")] = 200,
     seed: Annotated[int, typer.Option("--seed")] = 0,
 ) -> None:
@@ -65,7 +67,7 @@ def demands_command(
     curves = {}
     if outcomes is not None:
         results = _outcomes(outcomes, table)
-        settings = Prediction(rule=rule, guess=guess, min_n=min_n, bootstrap=bootstrap, seed=seed)
+        settings = Prediction(rule=rule, guess=guess, min_n=min_n, anchored=anchored, bootstrap=bootstrap, seed=seed)
         with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                       TimeElapsedColumn(), console=console, transient=True) as progress:
             task = progress.add_task("expected accuracy", total=len(subject) * len(profile.groups))
@@ -76,7 +78,7 @@ def demands_command(
 
             expectations, curves = expected_accuracies(
                 table, results, subject, by, progress=step, scales=[s for s in profile.scales if s != "UG"],
-                rule=rule, guess=guess, min_n=min_n, bootstrap=bootstrap, seed=seed)
+                rule=rule, guess=guess, min_n=min_n, anchored=anchored, bootstrap=bootstrap, seed=seed)
         profile = profile.model_copy(update={"prediction": settings, "expectations": expectations})
     write_outputs(profile, out, compare=compare or None, curves=curves)
     console.print(terminal_table(profile))
@@ -128,7 +130,8 @@ def terminal_table(profile: DemandProfile) -> Table:
     table = Table(title=f"Demand profile by {profile.grouping}", header_style="bold",
                   caption="top demands: scale mean level (share of demand mass)")
     for column in ("group", "instances", "annotated", "top demands", "intended", "specificity"):
-        table.add_column(column, justify="left" if column in ("group", "top demands", "intended") else "right")
+        table.add_column(column, justify="left" if column in ("group", "top demands", "intended") else "right",
+                         no_wrap=column == "group")
     for group in profile.groups:
         rows = frame[(frame["group"] == group.group) & frame["demand_share"].notna()]
         top = rows.sort_values("demand_share", ascending=False).head(3)
