@@ -137,7 +137,7 @@ def curves_over_demand(curves: pd.DataFrame, rows: pd.DataFrame, subject: str, g
     for ax in list(axes.flat)[len(scales):]:
         ax.set_visible(False)
     fig.supxlabel("demand level")
-    fig.supylabel("P(success) · share of the group's instances")
+    fig.supylabel("P(success) · level share", fontsize=9)
     fig.suptitle(f"{subject}: characteristic curves (fitted outside {_short(group)}) over {_short(group)}'s "
                  "level distribution", fontsize=10)
     fig.tight_layout()

@@ -115,14 +115,18 @@ def _sigmoid(z: float) -> float:
 def test_predicted_success_rules_by_hand():
     rows = pd.DataFrame({"QLq": [3.0, 0.0, 1.0], "KNf": [1.0, 0.0, NAN], "UG": [80.0, NAN, 100.0]})
     qlq3 = _sigmoid(-1.0)
-    assert predicted_success(rows, CURVES, rule="dominant")[0] == pytest.approx(qlq3)
-    assert predicted_success(rows, CURVES, rule="product")[0] == pytest.approx(qlq3 * 0.5)
-    assert predicted_success(rows, CURVES, rule="min")[0] == pytest.approx(qlq3)
+
+    def predict(rule: str, guess: bool = False, min_n: int = 1) -> np.ndarray:
+        return predicted_success(rows, CURVES, rule=rule, guess=guess, min_n=min_n)
+
+    assert predict("dominant")[0] == pytest.approx(qlq3)
+    assert predict("product")[0] == pytest.approx(qlq3 * 0.5)
+    assert predict("min")[0] == pytest.approx(qlq3)
     nothing = (_sigmoid(2.0) + 0.5) / 2  # all levels 0: mean of the tied curves at 0, under every rule
     for rule in ("dominant", "product", "min"):
-        assert predicted_success(rows, CURVES, rule=rule)[1] == pytest.approx(nothing)
-    assert predicted_success(rows, CURVES, rule="product", min_n=10)[0] == pytest.approx(qlq3)  # KNf unused
-    guessed = predicted_success(rows, CURVES, rule="dominant", guess=True)
+        assert predict(rule)[1] == pytest.approx(nothing)
+    assert predict("product", min_n=10)[0] == pytest.approx(qlq3)  # KNf's curve (n=5) unused
+    guessed = predict("dominant", guess=True)
     assert guessed[0] == pytest.approx(0.2 + 0.8 * qlq3)
     assert guessed[1] == pytest.approx(nothing)  # UG missing: no correction
     assert guessed[2] == pytest.approx(_sigmoid(1.0))  # UG 100: no chance
@@ -146,7 +150,8 @@ def test_expected_accuracy_tracks_the_actual_accuracy_of_a_new_task(synthetic):
     ids = battery.loc[battery["task"] == "task_0", "instance_id"]
     results = {}
     for subject in ("strong", "weak"):
-        expectation, curves = expected_accuracy(battery, outcomes, subject, ids, group="task_0", bootstrap=40)
+        expectation, curves = expected_accuracy(battery, outcomes, subject, ids, group="task_0", bootstrap=40,
+                                                rule="dominant", guess=False, min_n=1, anchored=False)
         assert expectation.n_train == 900 - len(ids) and expectation.n_predicted == len(ids) == expectation.n_actual
         assert expectation.ci_low <= expectation.predicted <= expectation.ci_high
         assert expectation.pi_low <= expectation.ci_low and expectation.pi_high >= expectation.ci_high
@@ -154,7 +159,8 @@ def test_expected_accuracy_tracks_the_actual_accuracy_of_a_new_task(synthetic):
         assert set(curves["scale"]) == set(battery.columns[6:24])
         results[subject] = expectation
     assert results["strong"].predicted > results["weak"].predicted + 0.2
-    again, _ = expected_accuracy(battery, outcomes, "strong", ids, group="task_0", bootstrap=40)
+    again, _ = expected_accuracy(battery, outcomes, "strong", ids, group="task_0", bootstrap=40,
+                                 rule="dominant", guess=False, min_n=1, anchored=False)
     assert again == results["strong"]  # seeded
 
 
@@ -178,10 +184,13 @@ def test_anchored_expectation_moves_the_training_accuracy_by_the_predicted_diffe
     battery, outcomes = synthetic
     ids = battery.loc[battery["task"] == "task_1", "instance_id"]
     options = {"rule": "min", "guess": True, "min_n": 30}
-    plain, curves = expected_accuracy(battery, outcomes, "weak", ids, bootstrap=0, **options)
+    plain, curves = expected_accuracy(battery, outcomes, "weak", ids, bootstrap=0, anchored=False, **options)
     anchored, _ = expected_accuracy(battery, outcomes, "weak", ids, bootstrap=30, anchored=True, **options)
     mine = outcomes[(outcomes["subject"] == "weak") & ~outcomes["instance_id"].isin(ids)]
     train_rows = battery.set_index("instance_id").loc[mine["instance_id"]].reset_index()
     shift = mine["correct"].mean() - np.nanmean(predicted_success(train_rows, curves, **options))
-    assert anchored.predicted == pytest.approx(plain.predicted + shift)
+    on_task = predicted_success(battery[battery["instance_id"].isin(ids)], curves, **options)
+    assert plain.predicted == pytest.approx(on_task.mean())
+    assert anchored.predicted == pytest.approx(np.clip(on_task + shift, 0, 1).mean())
     assert anchored.ci_low <= anchored.predicted <= anchored.ci_high
+    assert abs(anchored.predicted - anchored.actual) < abs(plain.predicted - plain.actual)  # guessing bias removed

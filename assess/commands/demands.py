@@ -144,13 +144,16 @@ def terminal_table(profile: DemandProfile) -> Table:
 def expectation_table(profile: DemandProfile) -> Table:
     """Expected accuracy [95 % ci] (prediction interval) and the actual accuracy where known."""
     table = Table(title="Expected accuracy from the subject's curves fitted outside the group", header_style="bold",
-                  caption="ci: curves' bootstrap; pi: also the group's outcome sampling; actual on the same instances")
-    for column in ("subject", "group", "fitted on", "predicted", "expected", "ci", "pi", "actual"):
-        table.add_column(column, justify="left" if column in ("subject", "group") else "right")
+                  caption="fit: outcomes the curves use; items: predicted / all; ci: the curves' bootstrap; "
+                          "pi: also the group's outcome sampling; actual: on the same items (n)")
+    for column in ("subject", "group", "fit", "items", "expected [ci]", "pi", "actual"):
+        table.add_column(column, justify="left" if column in ("subject", "group") else "right",
+                         no_wrap=column != "subject")
     for e in profile.expectations:
-        table.add_row(Text(e.subject), Text(e.group), str(e.n_train) if e.n_train else "no outcomes outside",
-                      f"{e.n_predicted}/{e.n_instances}", _fmt(e.predicted, 3),
-                      f"{_fmt(e.ci_low, 3)}–{_fmt(e.ci_high, 3)}", f"{_fmt(e.pi_low, 3)}–{_fmt(e.pi_high, 3)}",
+        ci = f" [{_fmt(e.ci_low)}–{_fmt(e.ci_high)}]" if e.ci_low is not None else ""
+        pi = f"{_fmt(e.pi_low)}–{_fmt(e.pi_high)}" if e.pi_low is not None else "–"
+        table.add_row(Text(e.subject), Text(e.group), str(e.n_train) if e.n_train else "none",
+                      f"{e.n_predicted}/{e.n_instances}", _fmt(e.predicted, 3) + ci, pi,
                       f"{_fmt(e.actual, 3)} ({e.n_actual})" if e.n_actual else "–")
     return table
 

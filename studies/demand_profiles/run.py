@@ -100,6 +100,17 @@ def summarise(frame: pd.DataFrame, column: str) -> dict:
             "within-subject Spearman": float(np.nanmean(rhos)) if rhos else np.nan}
 
 
+def difference_interval(frame: pd.DataFrame, column: str, resamples: int = 2000, seed: int = 0) -> str:
+    """MAE(column) − MAE(baseline) with a 95 % interval from resampling subjects (pairs of one subject together)."""
+    gain = (frame[column] - frame["actual"]).abs() - (frame["baseline"] - frame["actual"]).abs()
+    per_subject = gain.groupby(frame["subject"]).agg(["sum", "count"]).to_numpy()
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(per_subject), (resamples, len(per_subject)))
+    boot = per_subject[picks, 0].sum(axis=1) / per_subject[picks, 1].sum(axis=1)
+    low, high = np.percentile(boot, [2.5, 97.5])
+    return f"{gain.mean():+.3f} [{low:+.3f}, {high:+.3f}]"
+
+
 def option_lookup(name: str) -> tuple[dict, bool]:
     adjusted = name.startswith("adj ")
     plain = name.removeprefix("adj ")
@@ -152,7 +163,8 @@ def run(args: argparse.Namespace) -> None:
         for name, column in (("naive baseline (accuracy on the other tasks)", "baseline"),
                              ("demands: curves over the task's demands (nested CV option)", "predicted"),
                              ("demand-adjusted baseline (nested CV option)", "predicted_adj")):
-            lines.append({"held out": label, "predictor": name, **summarise(part, column)})
+            lines.append({"held out": label, "predictor": name, **summarise(part, column),
+                          "MAE − baseline [95 % CI]": "" if column == "baseline" else difference_interval(part, column)})
     table = pd.DataFrame(lines)
     in_ci = ((selected["actual"] >= selected["ci_low"]) & (selected["actual"] <= selected["ci_high"])).mean()
     in_pi = ((selected["actual"] >= selected["pi_low"]) & (selected["actual"] <= selected["pi_high"])).mean()
