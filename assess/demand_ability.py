@@ -138,15 +138,18 @@ def expected_accuracy(
     train_ids = set(battery.loc[~in_group & battery[list(scales)].notna().any(axis=1), "instance_id"])
     train = mine[mine["instance_id"].isin(train_ids)]
     observed_all = mine.set_index("instance_id")["correct"]
+    seen = observed_all.reindex(target["instance_id"]).dropna()
+    nothing = Expectation(subject=subject, group=group, n_train=len(train), n_instances=int(len(target)),
+                          n_predicted=0, predicted=None, ci_low=None, ci_high=None, pi_low=None, pi_high=None,
+                          n_actual=int(len(seen)), actual=float(seen.mean()) if len(seen) else None)
     if train.empty:  # nothing to fit its curves on: no prediction, said so in the table
-        seen = observed_all.reindex(target["instance_id"]).dropna()
-        return Expectation(subject=subject, group=group, n_train=0, n_instances=int(len(target)), n_predicted=0,
-                           predicted=None, ci_low=None, ci_high=None, pi_low=None, pi_high=None,
-                           n_actual=int(len(seen)), actual=float(seen.mean()) if len(seen) else None), None
+        return nothing, None
     train_battery = battery.loc[battery["instance_id"].isin(set(train["instance_id"])), ["instance_id", *ANNOTATED]]
     curves = subject_curves(train_battery, train, subject, scales)
     point = predicted_success(target, curves, rule=rule, guess=guess, min_n=min_n)
     keep = ~np.isnan(point)
+    if not keep.any():  # no usable curve on any of the group's annotated scales
+        return nothing, curves
     columns = list(curves["scale"])
     levels = target.loc[keep].reindex(columns=columns).to_numpy(dtype=float)
     chance = _chance(target.loc[keep]) if guess else None
@@ -167,8 +170,8 @@ def expected_accuracy(
     means, draws = [], []
     rng = np.random.default_rng(seed)
     replicates, positions = (_replicate_curves(train_battery, train, subject, scales, bootstrap, rng)
-                             if bootstrap and keep.any() else ([], None))
-    for replicate, rows in zip(replicates, positions if positions is not None else []):
+                             if bootstrap else ([], []))
+    for replicate, rows in zip(replicates, positions):
         p = _combine(levels, replicate, rule, min_n, chance)
         p = np.where(np.isnan(p), point[keep], p)  # every curve of an instance lost in a replicate: the point value
         p = np.clip(p + offset(replicate, rows), 0, 1)
@@ -179,7 +182,7 @@ def expected_accuracy(
     observed = observed_all.reindex(target["instance_id"][keep]).dropna()
     expectation = Expectation(
         subject=subject, group=group, n_train=int(len(train)), n_instances=int(len(target)), n_predicted=int(keep.sum()),
-        predicted=_finite(estimate.mean()) if keep.any() else None,
+        predicted=_finite(estimate.mean()),
         ci_low=_finite(ci[0]), ci_high=_finite(ci[1]), pi_low=_finite(pi[0]), pi_high=_finite(pi[1]),
         n_actual=int(len(observed)), actual=float(observed.mean()) if len(observed) else None)
     return expectation, curves

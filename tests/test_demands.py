@@ -174,6 +174,8 @@ def test_expected_accuracies_per_group_and_a_subject_never_outside(synthetic):
     results, curves = expected_accuracies(battery, only_a, ["strong"], "benchmark", bootstrap=0)
     assert results[0].n_train == 0 and results[0].predicted is None and results[0].actual is not None
     assert results[1].predicted is not None and list(curves) == [("strong", "bench_b")]
+    results, _ = expected_accuracies(battery, outcomes, ["strong"], "benchmark", bootstrap=0, min_n=10_000)
+    assert results[0].n_train > 0 and results[0].n_predicted == 0 and results[0].predicted is None  # no usable curve
     with pytest.raises(InputError, match="subject 'nobody' has no outcomes"):
         expected_accuracies(battery, outcomes, ["nobody"], "benchmark")
     with pytest.raises(InputError, match="unknown benchmark"):

@@ -47,7 +47,8 @@ def test_small_battery_by_task_writes_every_output(workspace, capsys):
 def test_with_outcomes_gives_expected_accuracy_per_group(workspace, capsys):
     out = workspace / "out"
     assert main(["demands", str(workspace / "battery.csv"), "--out", str(out), "--outcomes",
-                 str(workspace / "outcomes.csv"), "--subject", "strong", "--subject", "weak", "--bootstrap", "20"]) == 0
+                 str(workspace / "outcomes.csv"), "--subject", "strong", "--subject", "weak", "--bootstrap", "20",
+                 "--min-n", "5"]) == 0
     expected = pd.read_csv(out / "expected_accuracy.csv")
     assert list(expected["group"]) == ["bench_a", "bench_b"] * 2
     assert (expected["ci_low"] <= expected["predicted"]).all() and (expected["predicted"] <= expected["ci_high"]).all()

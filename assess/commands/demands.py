@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import pandas as pd
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -142,19 +143,18 @@ def terminal_table(profile: DemandProfile) -> Table:
 
 
 def expectation_table(profile: DemandProfile) -> Table:
-    """Expected accuracy [95 % ci] (prediction interval) and the actual accuracy where known."""
+    """Expected accuracy [95 % ci] and the actual accuracy where known (the prediction intervals are in the files)."""
     table = Table(title="Expected accuracy from the subject's curves fitted outside the group", header_style="bold",
-                  caption="fit: outcomes the curves use; items: predicted / all; ci: the curves' bootstrap; "
-                          "pi: also the group's outcome sampling; actual: on the same items (n)")
-    for column in ("subject", "group", "fit", "items", "expected [ci]", "pi", "actual"):
-        table.add_column(column, justify="left" if column in ("subject", "group") else "right",
-                         no_wrap=column != "subject")
+                  box=box.SIMPLE_HEAD, pad_edge=False,
+                  caption="fit: outcomes the curves use; n: predicted items; ci: the curves' bootstrap "
+                          "(prediction intervals in expected_accuracy.csv); actual: on the same items (n)")
+    for column in ("subject", "group", "fit", "n", "expected [ci]", "actual"):
+        table.add_column(column, justify="left" if column in ("subject", "group") else "right", no_wrap=True,
+                         max_width=20 if column in ("subject", "group") else None, overflow="ellipsis")
     for e in profile.expectations:
         ci = f" [{_fmt(e.ci_low)}–{_fmt(e.ci_high)}]" if e.ci_low is not None else ""
-        pi = f"{_fmt(e.pi_low)}–{_fmt(e.pi_high)}" if e.pi_low is not None else "–"
-        table.add_row(Text(e.subject), Text(e.group), str(e.n_train) if e.n_train else "none",
-                      f"{e.n_predicted}/{e.n_instances}", _fmt(e.predicted, 3) + ci, pi,
-                      f"{_fmt(e.actual, 3)} ({e.n_actual})" if e.n_actual else "–")
+        table.add_row(Text(e.subject), Text(e.group), str(e.n_train) if e.n_train else "none", str(e.n_predicted),
+                      _fmt(e.predicted) + ci, f"{_fmt(e.actual)} ({e.n_actual})" if e.n_actual else "–")
     return table
 
 
