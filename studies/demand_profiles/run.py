@@ -12,8 +12,9 @@ nested cross-validation over subjects: subjects in 6 folds; for each outer fold,
 lowest MAE over the *training* subjects' held-out tasks is applied to the test subjects. Intervals
 (bootstrap of the curves) are computed for the test predictions with the option chosen.
 
-    python studies/demand_profiles/run.py --update-readme       # full run (≈5 min on 2 busy cores)
+    python studies/demand_profiles/run.py --update-readme       # full run (≈13 min on 2 busy cores)
     python studies/demand_profiles/run.py --quick               # smoke run: 5 subjects, 20 replicates
+    python studies/demand_profiles/run.py --figures-only        # redraw the figures from results/pairs.csv
 """
 from __future__ import annotations
 
@@ -177,13 +178,7 @@ def run(args: argparse.Namespace) -> None:
                 f"({args.replicates} bootstrap replicates): ci {in_ci:.2f}, pi {in_pi:.2f}.\n")
     write_text(RESULTS / "table.md", markdown)
     write_text(RESULTS / "options.md", _markdown(per_option))
-    figure = predicted_vs_actual(selected.assign(subject=np.where(selected["benchmark"] == "bbh", "BBH tasks",
-                                                                  "MMLU-Pro categories")))
-    write_bytes(RESULTS / "predicted_vs_actual.png", _png(figure))
-    profile = demand_profile(load_sample()[0], "benchmark", battery_name="bundled sample")
-    write_bytes(RESULTS / "demand_profile_benchmarks.png",
-                _png(profile_grid(profile.table(), [g.group for g in profile.groups],
-                                  "Demand profiles — bundled sample by benchmark")))
+    figures(selected)
     print(markdown)
     print(f"wall time {time.perf_counter() - start:.0f} s")
     if args.update_readme:
@@ -191,6 +186,18 @@ def run(args: argparse.Namespace) -> None:
         text = readme.read_text()
         block = f"<!-- table -->\n{markdown}\n<!-- /table -->"
         write_text(readme, re.sub(r"<!-- table -->.*?<!-- /table -->", lambda _: block, text, flags=re.S))
+
+
+def figures(selected: pd.DataFrame) -> None:
+    """Predicted (demand-adjusted, with its prediction interval) against actual task accuracy; the README's
+    demand-profile picture."""
+    kind = np.where(selected["benchmark"] == "bbh", "BBH tasks", "MMLU-Pro categories")
+    figure = predicted_vs_actual(selected.assign(subject=kind, predicted=selected["predicted_adj"]))
+    write_bytes(RESULTS / "predicted_vs_actual.png", _png(figure))
+    profile = demand_profile(load_sample()[0], "benchmark", battery_name="bundled sample")
+    write_bytes(RESULTS / "demand_profile_benchmarks.png",
+                _png(profile_grid(profile.table(), [g.group for g in profile.groups],
+                                  "Demand profiles — bundled sample by benchmark")))
 
 
 def _markdown(frame: pd.DataFrame) -> str:
@@ -206,7 +213,11 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true", help="5 subjects, 20 bootstrap replicates")
     parser.add_argument("--replicates", type=int, default=None, help="bootstrap replicates for the intervals")
     parser.add_argument("--update-readme", action="store_true")
+    parser.add_argument("--figures-only", action="store_true", help="redraw the figures from results/pairs.csv")
     arguments = parser.parse_args()
     if arguments.replicates is None:
         arguments.replicates = 20 if arguments.quick else 100
-    run(arguments)
+    if arguments.figures_only:
+        figures(pd.read_csv(RESULTS / "pairs.csv"))
+    else:
+        run(arguments)
