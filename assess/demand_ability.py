@@ -1,6 +1,7 @@
 """Ability against demand: a subject's expected accuracy on a group of instances it has never run.
 
-The subject's characteristic curves come from :func:`assess.abilities.profiles`, fitted on its
+The subject's characteristic curves come from :func:`assess.abilities.profiles` (the published SCC
+method with its defaults: UG ≥ 75 filter, dominance over the analysed scales), fitted on its
 outcomes *outside* the group (so the group is new to it). Each curve gives ``P(success)`` at a level,
 ``sigmoid(intercept + slope * level)``; a curve is usable when it rests on at least ``min_n``
 instances. An instance's predicted success combines the usable curves at its levels by ``rule``:
@@ -53,7 +54,8 @@ DEFAULT_ANCHORED = True
 def subject_curves(battery: pd.DataFrame, outcomes: pd.DataFrame, subject: str,
                    scales: Sequence[str] = SCALES) -> pd.DataFrame:
     """The subject's curves: one row per scale with intercept, slope, ability and n (its instances)."""
-    table, _ = profiles(battery, outcomes, [subject], scales=tuple(s for s in scales if s != UG))
+    levels = tuple(s for s in scales if s != UG)
+    table, _ = profiles(battery, outcomes, [subject], scales=levels, dominance_scales=levels)
     return table
 
 
@@ -103,8 +105,9 @@ def _replicate_curves(battery: pd.DataFrame, outcomes: pd.DataFrame, subject: st
     resampled = pd.DataFrame({"subject": pd.Categorical(names),  # categorical: profiles selects each quickly
                               "instance_id": outcomes["instance_id"].to_numpy(dtype=object)[draws.ravel()],
                               "correct": outcomes["correct"].to_numpy()[draws.ravel()]})
-    table, _ = profiles(battery, resampled, [f"{subject}#{r}" for r in range(replicates)],
-                        scales=tuple(s for s in scales if s != UG))
+    levels = tuple(s for s in scales if s != UG)
+    table, _ = profiles(battery, resampled, [f"{subject}#{r}" for r in range(replicates)], scales=levels,
+                        dominance_scales=levels)
     return [part for _, part in table.groupby("subject", sort=False)], draws
 
 

@@ -10,8 +10,9 @@ instances annotated on that scale (missing levels are counted, never imputed):
 * ``mean``/``sd`` — of the raw levels (UG: of the percentages); ``sd`` is the population standard
   deviation (``ddof=0``);
 * ``dominant_share`` — share of the annotated instances on which this scale's level is the highest of
-  the instance's demand levels over the analysed demand scales (ties count for every tied scale, as
-  in the dominance filter of :mod:`assess.abilities`);
+  the instance's demand levels over the analysed demand scales — the dominance filter of
+  :func:`assess.abilities.dominant_mask`: ties count for every tied scale, and an instance with no
+  other analysed scale annotated does not count;
 * ``demand_share`` — the scale's part of the group's total demand mass, the sum of all annotated
   levels over the analysed demand scales (UG is not a demand and has none);
 * ``sensitivity`` — the normalised Shannon entropy of the level distribution, ``-Σ p_l ln p_l / ln 6``

@@ -44,7 +44,10 @@ def write_report(result: "ProfileResult", output_dir: Path, fingerprint: str) ->
         "n_annotated": result.n_annotated,
         "accuracy": result.accuracy,
         "settings": {"bootstrap": config.bootstrap, "seed": config.seed, "dominant_only": config.dominant_only,
+                     "min_ug": config.min_ug, "level_diff": config.level_diff, "round_levels": config.round_levels,
                      "filters": config.filters.model_dump()},
+        "excluded": {"low_ug": int(result.abilities["excluded_low_ug"].max()),
+                     "missing_ug": int(result.abilities["excluded_missing_ug"].max())},
         "scales": {row["scale"]: {"ability": row["ability"], "ci95": [row["ci_low"], row["ci_high"]], "n": int(row["n"]),
                                   "intercept": row["intercept"], "slope": row["slope"]}
                    for _, row in result.abilities.iterrows()},
@@ -94,9 +97,14 @@ def _html(result: "ProfileResult", radar_png: bytes, curves_png: bytes) -> str:
                 f"annotated) · accuracy "
                 f"{result.accuracy:.3f} · bootstrap {config.bootstrap} (seed {config.seed}) · dominance filter "
                 f"{'on' if config.dominant_only else 'off'}</p>")
-    method = ("<p>Per scale, a logistic curve of success against demand level is fitted with level-balancing "
-              "weights and a failure anchor at level 20; the ability is the area under that curve from level 0, "
-              "in level units. Intervals: 95 % bootstrap over instances. Points: per-level success rates.</p>")
+    excluded = result.abilities[["excluded_low_ug", "excluded_missing_ug"]].max()
+    method = ("<p>The published ADeLe method: instances with unguessability below "
+              f"{config.min_ug:g} are left out ({int(excluded['excluded_low_ug'])} here, and "
+              f"{int(excluded['excluded_missing_ug'])} without an unguessability label); per scale, a logistic "
+              "curve of success against demand level is fitted on the instances where that scale is the highest "
+              "demand, with the toolkit's level-balancing weights over levels 1–5 and a failure anchor at level 20; "
+              "the ability is the area under that curve from level 0 to 100, in level units. "
+              "Intervals: 95 % bootstrap over instances. Points: per-level success rates.</p>")
     body = (settings + _img(radar_png) + "<h2>Abilities</h2>" + table.to_html(index=False, na_rep="–")
             + "<h2>Characteristic curves</h2>" + _img(curves_png) + "<h2>Method</h2>" + method)
     return _page(f"Ability profile — {config.subject}", body)

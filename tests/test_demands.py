@@ -52,7 +52,7 @@ def test_ug_goes_into_the_rubric_bands_and_has_no_demand_share(small):
 def test_dominant_and_demand_shares(small):
     profile = demand_profile(small, "task", scales=SCALES3)
     assert _row(profile, "a", "QLq").dominant_share == 1.0  # a1, a2 higher; a3 tied
-    assert _row(profile, "a", "KNf").dominant_share == 0.5  # a3 tied, a4 alone
+    assert _row(profile, "a", "KNf").dominant_share == 0.25  # a3 tied; a4 has no other demand: not counted
     assert _row(profile, "a", "QLq").demand_share == pytest.approx(7 / 15)
     assert _row(profile, "a", "KNf").demand_share == pytest.approx(8 / 15)
 
