@@ -129,15 +129,17 @@ def terminal_table(profile: DemandProfile) -> Table:
         table.add_row("specificity", *[_fmt(g.specificity) for g in profile.groups], style="bold")
         return table
     table = Table(title=f"Demand profile by {profile.grouping}", header_style="bold",
-                  caption="top demands: scale mean level (share of demand mass)")
-    for column in ("group", "instances", "annotated", "top demands", "intended", "specificity"):
-        table.add_column(column, justify="left" if column in ("group", "top demands", "intended") else "right",
-                         no_wrap=column == "group")
+                  caption="n: instances (annotated); top demands: scale, mean level (share of the demand mass); "
+                          "spec.: specificity", box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("group", "n", "top demands", "intended", "spec."):
+        table.add_column(column, justify="right" if column in ("n", "spec.") else "left",
+                         no_wrap=column != "intended", max_width=30 if column == "group" else None,
+                         min_width=9 if column == "intended" else None, overflow="ellipsis")
     for group in profile.groups:
         rows = frame[(frame["group"] == group.group) & frame["demand_share"].notna()]
-        top = rows.sort_values("demand_share", ascending=False).head(3)
-        tops = ", ".join(f"{r.scale} {_fmt(r.mean, 1)} ({_fmt(r.demand_share)})" for r in top.itertuples())
-        table.add_row(Text(group.group), str(group.n_instances), str(group.n_annotated), tops,
+        top = rows.sort_values("demand_share", ascending=False).head(2)
+        tops = " ".join(f"{r.scale} {_fmt(r.mean, 1)} ({_fmt(r.demand_share)})" for r in top.itertuples())
+        table.add_row(Text(group.group), f"{group.n_instances} ({group.n_annotated})", tops,
                       ", ".join(group.intended), _fmt(group.specificity))
     return table
 
