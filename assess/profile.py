@@ -20,8 +20,9 @@ from .config import SAMPLE, ProfileConfig
 from .datasets import load_sample, sample_dir
 from .errors import InputError
 from .report import ABILITIES_CSV, EMPIRICAL_CSV, MANIFEST, write_report
-from .scales import SCALES
+from .scales import LEVEL_MAX, SCALES
 from .sources import read_battery, read_outcomes
+from .suggest import did_you_mean
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,8 @@ class ProfileResult:
     """A subject's ability profile with the evidence behind it."""
 
     config: ProfileConfig
-    abilities: pd.DataFrame  # one row per scale: ability, ci_low, ci_high, n, intercept, slope
+    abilities: pd.DataFrame  # one row per scale: ability, ci_low, ci_high, n, intercept, slope, insufficient,
+    #                          extrapolation (see flag_evidence)
     empirical: pd.DataFrame  # one row per scale × level: n, successes, rate
     n_instances: int  # outcomes of the subject on the selected battery items
     n_annotated: int  # of those, on items with at least one annotated scale
@@ -82,7 +84,8 @@ def load_inputs(config: ProfileConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
     subjects = outcomes["subject"].unique()
     if config.subject not in subjects:
         known = ", ".join(sorted(subjects)[:30])
-        raise InputError(f"key 'subject': {config.subject!r} has no outcomes in {config.outcomes} (subjects there: {known})")
+        raise InputError(f"key 'subject': {config.subject!r} has no outcomes in {config.outcomes}"
+                         f"{did_you_mean(config.subject, subjects)} (subjects there: {known})")
     mine = outcomes[(outcomes["subject"] == config.subject) & outcomes["instance_id"].isin(battery["instance_id"])]
     return battery, mine.reset_index(drop=True)
 
@@ -132,9 +135,20 @@ def run_profile(config: ProfileConfig, *, force: bool = False) -> ProfileResult:
                                 bootstrap=config.bootstrap, seed=config.seed, dominant_only=config.dominant_only,
                                 min_ug=config.min_ug, level_diff=config.level_diff,
                                 round_levels=config.round_levels)
-    result = ProfileResult(config, table.drop(columns="subject"), empirical.drop(columns="subject"), **summary)
+    table = flag_evidence(table.drop(columns="subject"), config.min_n)
+    result = ProfileResult(config, table, empirical.drop(columns="subject"), **summary)
     write_report(result, output_dir, stamp)
     return result
+
+
+def flag_evidence(abilities: pd.DataFrame, min_n: int) -> pd.DataFrame:
+    """Add ``insufficient`` (fewer than ``min_n`` instances behind the curve, n = 0 included) and
+    ``extrapolation`` (an ability above the highest annotated level, 5) to an ability table, and blank the
+    intercept and slope of scales without instances (a curve fitted to nothing)."""
+    ability = abilities["ability"].astype(float)
+    empty = abilities["n"] == 0
+    return abilities.assign(insufficient=abilities["n"] < min_n, extrapolation=ability.notna() & (ability > LEVEL_MAX),
+                            intercept=abilities["intercept"].mask(empty), slope=abilities["slope"].mask(empty))
 
 
 def _is_current(output_dir: Path, stamp: str) -> bool:
