@@ -26,7 +26,8 @@ instance and the curves refitted, giving one mean per replicate; ``ci`` is the 2
 percentile range of those means (uncertainty of the curves), ``pi`` adds the sampling of the group's
 own outcomes — in each replicate one Bernoulli draw per instance — so it is the range the observed
 accuracy on these instances should fall in. An instance that loses every usable curve in a replicate
-(its scales' instances all left out of the resample) keeps its point-fit value in that replicate.
+(its scales' instances all left out of the resample) keeps its point-fit value in that replicate;
+an anchored replicate without a usable curve on any resampled training instance is left out.
 """
 from __future__ import annotations
 
@@ -167,7 +168,8 @@ def expected_accuracy(
             return 0.0
         fitted = _combine(train_levels[rows], replicate, rule, min_n, None if train_chance is None
                           else train_chance[rows])
-        return float(correct[rows].mean() - np.nanmean(fitted))
+        finite = ~np.isnan(fitted)
+        return float(correct[rows].mean() - fitted[finite].mean()) if finite.any() else float("nan")
 
     estimate = np.clip(point[keep] + offset(curves, np.arange(len(train))), 0, 1)
     means, draws = [], []
@@ -177,7 +179,10 @@ def expected_accuracy(
     for replicate, rows in zip(replicates, positions):
         p = _combine(levels, replicate, rule, min_n, chance)
         p = np.where(np.isnan(p), point[keep], p)  # every curve of an instance lost in a replicate: the point value
-        p = np.clip(p + offset(replicate, rows), 0, 1)
+        shift = offset(replicate, rows)
+        if np.isnan(shift):  # no usable curve on any resampled training instance: no anchor, replicate left out
+            continue
+        p = np.clip(p + shift, 0, 1)
         means.append(p.mean())
         draws.append((rng.random(p.size) < p).mean())
     ci = np.percentile(means, [2.5, 97.5]) if means else (np.nan, np.nan)
