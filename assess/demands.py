@@ -94,7 +94,8 @@ class Expectation(BaseModel):
     model_config = ConfigDict(extra="forbid")
     subject: str
     group: str
-    n_train: int = Field(ge=0, description="the subject's outcomes outside the group its curves are fitted on")
+    n_train: int = Field(ge=0, description="the subject's outcomes on annotated instances outside the group, "
+                                           "given to the curve fit (before its UG filter)")
     n_instances: int = Field(ge=0, description="instances of the group")
     n_predicted: int = Field(ge=0, description="of those, with a prediction (annotated, with a usable curve)")
     predicted: float | None

@@ -148,7 +148,8 @@ def expectation_table(profile: DemandProfile) -> Table:
     """Expected accuracy [95 % ci] and the actual accuracy where known (the prediction intervals are in the files)."""
     table = Table(title="Expected accuracy from the subject's curves fitted outside the group", header_style="bold",
                   box=box.SIMPLE_HEAD, pad_edge=False,
-                  caption="fit: outcomes the curves use; n: predicted items; ci: the curves' bootstrap "
+                  caption="fit: the subject's outcomes outside the group (before the curves' UG filter); "
+                          "n: predicted items; ci: the curves' bootstrap "
                           "(prediction intervals in expected_accuracy.csv); actual: on the same items (n)")
     for column in ("subject", "group", "fit", "n", "expected [ci]", "actual"):
         table.add_column(column, justify="left" if column in ("subject", "group") else "right", no_wrap=True,
