@@ -79,7 +79,7 @@ def test_sample_per_task_lists_all_41_tasks(tmp_path, capsys):
     assert table["group"].nunique() == 14 + 27
     assert {"math", "law", "logical_deduction_five_objects", "word_sorting"} <= set(table["group"])
     printed = capsys.readouterr().out
-    assert "logical_deduction_five_objects" in printed and "top demands" in printed
+    assert "web_of_lies" in printed and "word_sorting" in printed and "top demands" in printed
 
 
 @pytest.mark.parametrize("args, message", [
