@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                             "calibration plots."),
     "demands": ("demands", "Demand profiles per benchmark, task or source: level distributions, sensitivity, "
                            "specificity."),
+    "battery": ("battery", "Build batteries: generated puzzles or benchmark downloads."),
 }
 
 
