@@ -40,6 +40,8 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 OPTIONS = [{"rule": r, "guess": g, "min_n": m} for r, g, m in itertools.product(RULES, (False, True), (1, 30))]
 OUTER_FOLDS = 6
+#: The study's benchmarks (the sample also holds Knights-and-Knaves and EQ-Bench items, with other subjects).
+BENCHMARKS = ("mmlu_pro", "bbh")
 #: Pairs with fewer annotated instances of the held-out task than this are left out (too noisy to score).
 MIN_TASK_ITEMS = 10
 
@@ -134,7 +136,8 @@ def intervals(battery: pd.DataFrame, outcomes: pd.DataFrame, selected: pd.DataFr
 def run(args: argparse.Namespace) -> None:
     start = time.perf_counter()
     battery, outcomes = load_sample(annotated_only=True)
-    battery = battery[battery[list(SCALES)].notna().all(axis=1)].reset_index(drop=True)
+    battery = battery[battery[list(SCALES)].notna().all(axis=1) & battery["benchmark"].isin(BENCHMARKS)]
+    battery = battery.reset_index(drop=True)
     outcomes = outcomes[outcomes["instance_id"].isin(battery["instance_id"])]
     subjects = sorted(outcomes["subject"].unique())
     if args.quick:
