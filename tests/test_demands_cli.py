@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from assess.cli import main
+from assess.datasets import load_sample
 from assess.demands import DemandProfile
 from tests.conftest import synthetic_battery, synthetic_outcomes
 
@@ -68,15 +69,23 @@ def test_sample_by_benchmark_shows_mmlu_pro_and_bbh_side_by_side(tmp_path, capsy
     assert "bbh" in printed and "mmlu_pro" in printed and "specificity" in printed
     profile = DemandProfile.model_validate_json((tmp_path / "demand_profile.json").read_text())
     sizes = {g.group: (g.n_instances, g.n_annotated) for g in profile.groups}
-    assert sizes == {"bbh": (6511, 540), "mmlu_pro": (12032, 1260)}
+    assert sizes["bbh"] == (6511, 540) and sizes["mmlu_pro"] == (12032, 1260)
     qlq = next(r for r in profile.rows if r.group == "mmlu_pro" and r.scale == "QLq")
     assert qlq.n_missing == 12032 - 1260 and sum(qlq.counts) == 1260  # missing levels counted, never imputed
 
 
-def test_sample_per_task_lists_all_41_tasks(tmp_path, capsys):
+def test_sample_per_task_lists_the_mmlu_pro_and_bbh_tasks(tmp_path, capsys):
     assert main(["demands", "sample", "--by", "task", "--out", str(tmp_path)]) == 0
     table = pd.read_csv(tmp_path / "demand_profile.csv")
-    assert table["group"].nunique() == 14 + 27
+    profile = DemandProfile.model_validate_json((tmp_path / "demand_profile.json").read_text())
+    battery = load_sample()[0]
+    for benchmark, tasks in battery.groupby("benchmark")["task"].unique().items():
+        assert set(tasks) <= set(table["group"]), benchmark
+    assert len(battery[battery["benchmark"] == "mmlu_pro"]["task"].unique()) == 14
+    assert len(battery[battery["benchmark"] == "bbh"]["task"].unique()) == 27
+    order = [g.group for g in profile.groups]  # tasks of one benchmark stay together
+    bbh = sorted(order.index(t) for t in battery.loc[battery["benchmark"] == "bbh", "task"].unique())
+    assert bbh == list(range(bbh[0], bbh[0] + 27))
     assert {"math", "law", "logical_deduction_five_objects", "word_sorting"} <= set(table["group"])
     printed = capsys.readouterr().out
     assert "web_of_lies" in printed and "word_sorting" in printed and "top demands" in printed

@@ -197,10 +197,11 @@ def figures(selected: pd.DataFrame) -> None:
     kind = np.where(selected["benchmark"] == "bbh", "BBH tasks", "MMLU-Pro categories")
     figure = predicted_vs_actual(selected.assign(subject=kind, predicted=selected["predicted_adj"]))
     write_bytes(RESULTS / "predicted_vs_actual.png", _png(figure))
-    profile = demand_profile(load_sample()[0], "benchmark", battery_name="bundled sample")
+    sample = load_sample()[0]
+    profile = demand_profile(sample[sample["benchmark"].isin(BENCHMARKS)], "benchmark", battery_name="bundled sample")
     write_bytes(RESULTS / "demand_profile_benchmarks.png",
                 _png(profile_grid(profile.table(), [g.group for g in profile.groups],
-                                  "Demand profiles — bundled sample by benchmark")))
+                                  "Demand profiles — bundled sample, MMLU-Pro and BBH")))
 
 
 def _markdown(frame: pd.DataFrame) -> str:
