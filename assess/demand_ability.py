@@ -45,7 +45,7 @@ from .scales import ANNOTATED, SCALES, UG
 
 RULES: tuple[str, ...] = get_args(Rule)
 #: Defaults chosen by the study ``studies/demand_profiles``: the option most outer folds' inner
-#: selection picked (3 of 6; lowest MAE of held-out task accuracy on the training subjects).
+#: selection picked (4 of 6; lowest MAE of held-out task accuracy on the training subjects).
 DEFAULT_RULE: Rule = "dominant"
 DEFAULT_GUESS = True
 DEFAULT_MIN_N = 30
