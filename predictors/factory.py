@@ -7,9 +7,10 @@ from assess.errors import InputError
 
 from .assessors import CombinedAssessor, DemandAssessor, EmbeddingAssessor
 from .finetune import TextFinetuneAssessor
+from .irt import IRTAssessor
 from .multisubject import MultiSubjectAssessor, Profiles, profiles_from_table
 
-ASSESSORS: tuple[str, ...] = ("demand", "embedding", "combined", "finetune", "multisubject")
+ASSESSORS: tuple[str, ...] = ("demand", "embedding", "combined", "finetune", "multisubject", "irt")
 
 
 def make_assessor(kind: str, *, classifier: str | None = None, embedding_model: str | None = None,
@@ -26,6 +27,10 @@ def make_assessor(kind: str, *, classifier: str | None = None, embedding_model: 
         return CombinedAssessor(**chosen, **embedding, cache_dir=cache_dir, random_state=random_state)
     if kind == "multisubject":
         return MultiSubjectAssessor(**chosen, random_state=random_state)
+    if kind == "irt":
+        if classifier:
+            raise InputError("the irt assessor has no --classifier option (it is its own model)")
+        return IRTAssessor()
     if kind == "finetune":
         if classifier:
             raise InputError("the finetune assessor has no --classifier option (it is its own classifier)")

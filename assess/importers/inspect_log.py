@@ -4,7 +4,8 @@ A log holds ``eval`` (task, model, ...), ``status`` and ``samples``; each sample
 ``epoch``, ``input`` (a string or chat messages), ``target``, ``output`` (``choices[0].message``
 with string or content-part ``content``) and ``scores`` — one entry per scorer whose ``value`` is
 "C" (correct), "I" (incorrect), "N" (no answer), a number or a boolean. Partial credit ("P",
-0.5) has no binary meaning and is refused with its sample named.
+0.5) has no binary meaning and is refused with its sample named. Known task layouts (MMLU-Pro,
+BBH and our own ``assess/battery``) give the battery id directly (:mod:`.layouts`).
 """
 from __future__ import annotations
 
@@ -15,18 +16,24 @@ from typing import Any
 import pandas as pd
 
 from ..errors import InputError
-from .matching import RECORD_COLUMNS, record_id
+from .layouts import inspect_battery_id
+from .matching import RECORD_COLUMNS, record_id, scalar_fields
 
 #: Inspect's letter values with a binary meaning.
 LETTER_VALUES: dict[str, int] = {"C": 1, "I": 0, "N": 0}
 
 
 def read_inspect_log(path: str | Path, *, subject: str | None = None, scorer: str | None = None,
-                     epoch: int = 1) -> pd.DataFrame:
-    """Records (see :mod:`.matching`) of one epoch of a JSON eval log; ``subject`` defaults to ``eval.model``."""
+                     epoch: int = 1, id_field: str | None = None) -> pd.DataFrame:
+    """Records (see :mod:`.matching`) of one epoch of a JSON eval log; ``subject`` defaults to ``eval.model``.
+
+    ``id_field`` takes the id from ``metadata[id_field]`` of each sample instead of its ``id``.
+    """
     path = Path(path)
     log = _load(path)
-    subject = subject or str((log.get("eval") or {}).get("model") or "")
+    header = log.get("eval") or {}
+    task = str(header.get("task") or "")
+    subject = subject or str(header.get("model") or "")
     if not subject:
         raise InputError("the log names no eval.model; give the subject explicitly", source=path)
     samples = log.get("samples")
@@ -38,9 +45,16 @@ def read_inspect_log(path: str | Path, *, subject: str | None = None, scorer: st
         if int(sample.get("epoch", 1)) != epoch:
             continue
         where = f"sample {number} (id {sample.get('id')!r})"
-        records.append({"source": str(path), "row": number, "subject": subject,
-                        "record_id": record_id(sample.get("id")), "text": input_text(sample.get("input")), "raw_output": output_text(sample.get("output")),
-                        "correct": _correct(sample.get("scores"), scorer, path, where)})
+        metadata = sample.get("metadata") if isinstance(sample.get("metadata"), dict) else {}
+        if id_field is not None and id_field not in metadata:
+            raise InputError(f"{where}: metadata has no field {id_field!r} (fields: {', '.join(metadata) or 'none'})",
+                             source=path)
+        records.append({"source": str(path), "row": number, "subject": subject, "task": task,
+                        "record_id": record_id(metadata[id_field] if id_field else sample.get("id")),
+                        "layout_id": "" if id_field else inspect_battery_id(task, sample.get("id"), metadata),
+                        "text": input_text(sample.get("input")), "raw_output": output_text(sample.get("output")),
+                        "correct": _correct(sample.get("scores"), scorer, path, where),
+                        "fields": {"id": sample.get("id"), **scalar_fields(metadata)}})
     if not records:
         raise InputError(f"no sample of epoch {epoch}", source=path)
     return pd.DataFrame(records, columns=RECORD_COLUMNS)

@@ -45,6 +45,7 @@ def read_wide(path: str | Path, orientation: Orientation = "subjects-as-rows") -
         raise InputError(f"cell is {bad['cell']!r}, not 0 or 1", source=path, row=int(bad["row"]),
                          column=str(bad["column"]))
     records = pd.DataFrame({names[0]: long[label].astype(str), names[1]: long["column"].astype(str),
-                            "source": str(path), "row": long["row"], "text": "", "correct": cells.astype(int),
-                            "raw_output": None})
+                            "source": str(path), "row": long["row"], "task": "", "layout_id": "", "text": "",
+                            "correct": cells.astype(int), "raw_output": None})
+    records["fields"] = [{"id": i} for i in records["record_id"]]
     return records[list(RECORD_COLUMNS)].reset_index(drop=True)
