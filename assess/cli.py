@@ -10,6 +10,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from . import __version__
 from .errors import AssessError
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app(args=argv, standalone_mode=False)
     except AssessError as err:
-        _stderr.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+        _stderr.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False, soft_wrap=True)
         return 2
     except typer.Exit as exit_:
         return exit_.exit_code

@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 import typer
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ..annotate import AnnotationJob, AnnotationStore, export_requests, import_results, load_annotator, run_live
@@ -74,7 +75,7 @@ def annotate_command(
         if export_requests_to:
             count = export_requests(job.requests, store, config, export_requests_to, retry_failures=retry_failures)
             _console.print(f"wrote {count} request(s) of {len(job.requests)} to {export_requests_to} "
-                           f"(the rest are answered in {cache})")
+                           f"(the rest are answered in {cache})", markup=False)
             return
         if import_results_from:
             summary = import_results(job.requests, store, config, import_results_from, retry_failures=retry_failures)
@@ -97,7 +98,7 @@ def _finish(job: AnnotationJob, store: AnnotationStore, summary: RunSummary, out
     if summary.stale:
         _console.print(f"{summary.stale} result line(s) ignored: they answer an earlier prompt of a request that has "
                        "failed since (export again for its repair prompt) or a repair that is not pending (answers to "
-                       "--retry-failures prompts need --retry-failures on import too).")
+                       "--retry-failures prompts need --retry-failures on import too).", markup=False)
     answers = store.get(r.key for r in job.requests)
     outstanding = len(pending_requests(job.requests, answers, job.config, retry_failures=False))
     if outstanding:
@@ -106,10 +107,10 @@ def _finish(job: AnnotationJob, store: AnnotationStore, summary: RunSummary, out
         write_table(job.annotated(store), out)
         answered = {request.instance_id for request, _ in usable_answers(job.requests, answers)}
         _console.print(f"wrote {out}; {len(job.battery) - len(answered)} row(s) with no usable answer from this job "
-                       "kept their previous levels and provenance")
+                       "kept their previous levels and provenance", markup=False)
     if failures:
         write_table(failures_table(job.requests, answers), failures)
-        _console.print(f"wrote {failures}")
+        _console.print(f"wrote {failures}", markup=False)
 
 
 AGREEMENT_HELP = """Compare batteries annotated by different annotators and aggregate them to final levels.
@@ -137,7 +138,7 @@ def agreement_command(
         write_table(table, report)
     if out:
         write_table(aggregate(tables, codes, method), out)
-        _console.print(f"wrote {out}")
+        _console.print(f"wrote {out}", markup=False)
 
 
 def _annotator_tables(paths: list[Path]) -> dict[str, pd.DataFrame]:
@@ -159,5 +160,5 @@ def _report_table(report: pd.DataFrame) -> Table:
     for column in REPORT_COLUMNS:
         table.add_column(column)
     for row in report.itertuples(index=False):
-        table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
+        table.add_row(*(f"{v:.3f}" if isinstance(v, float) else escape(str(v)) for v in row))
     return table

@@ -39,7 +39,7 @@ def finish(records: list[pd.DataFrame], battery: str, by: str, id_prefix: str, o
     write_outcomes(result.outcomes, output)
     report = unmatched_path(output)
     write_with(report, lambda tmp: result.unmatched.to_csv(tmp, index=False))
-    console.print(f"{result.summary()}; wrote {output} and {report}", highlight=False)
+    console.print(f"{result.summary()}; wrote {output} and {report}", highlight=False, markup=False)
     return result
 
 

@@ -98,7 +98,7 @@ def fit(
         raise InputError(f"no outcomes for subject {subject!r} on this battery", column="subject")
     model.fit(rows, rows["correct"].to_numpy())
     save(model, output)
-    console.print(f"fitted {type(model).__name__} on {len(rows)} outcomes; saved to {output}", highlight=False)
+    console.print(f"fitted {type(model).__name__} on {len(rows)} outcomes; saved to {output}", highlight=False, markup=False)
 
 
 def predict(
@@ -125,7 +125,7 @@ def predict(
             raise InputError("--profile only applies to a multi-subject assessor")
         p = model.predict_proba(table)[:, 1]
     write_table(pd.DataFrame({"instance_id": table["instance_id"], "subject": subject or "", "p_success": p}), output)
-    console.print(f"wrote {len(table)} predictions to {output}", highlight=False)
+    console.print(f"wrote {len(table)} predictions to {output}", highlight=False, markup=False)
 
 
 def evaluate(
@@ -163,8 +163,8 @@ def evaluate(
     first_seed = result.predictions[result.predictions["seed"] == result.predictions["seed"].min()]
     save_figure(calibration_figure(first_seed, title=f"{assessor} assessor"), output / "calibration.png")
     save_figure(rejection_figure(first_seed, title=f"{assessor} assessor"), output / "rejection.png")
-    console.print(summary.round(3).to_string(index=False), highlight=False)
-    console.print(f"wrote {output}/table.csv, summary.csv, predictions.parquet and plots", highlight=False)
+    console.print(summary.round(3).to_string(index=False), highlight=False, markup=False)
+    console.print(f"wrote {output}/table.csv, summary.csv, predictions.parquet and plots", highlight=False, markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -29,7 +30,7 @@ def profile_table(results: list[ProfileResult]) -> Table:
     table.add_column("scale")
     table.add_column("name", style="dim")
     for result in results:
-        table.add_column(result.config.subject, justify="right")
+        table.add_column(escape(result.config.subject), justify="right")
     indexed = [r.abilities.set_index("scale") for r in results]
     for scale in results[0].abilities["scale"]:
         cells = []
@@ -55,17 +56,17 @@ def profile(
                   TimeElapsedColumn(), console=console, transient=True) as progress:
         task = progress.add_task("profiling", total=len(loaded))
         for path, config in zip(configs, loaded):
-            progress.update(task, description=f"profiling {config.subject} ({path.name})")
+            progress.update(task, description=escape(f"profiling {config.subject} ({path.name})"))
             results.append(run_profile(config, force=force))
             progress.advance(task)
     console.print(profile_table(results))
     for result in results:
         state = "up to date, kept" if result.up_to_date else "written"
         console.print(f"{result.config.subject}: {result.n_instances} instances ({result.n_annotated} annotated), accuracy {result.accuracy:.3f}; "
-                      f"outputs {state} in {result.config.output_dir} (open {REPORT_HTML})")
+                      f"outputs {state} in {result.config.output_dir} (open {REPORT_HTML})", markup=False)
     if compare_out is not None:
         write_comparison({r.config.subject: r.abilities for r in results}, compare_out)
-        console.print(f"comparison written to {compare_out}")
+        console.print(f"comparison written to {compare_out}", markup=False)
 
 
 def register(app: typer.Typer) -> None:
