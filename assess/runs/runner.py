@@ -98,17 +98,17 @@ async def generate_missing(samples: Sequence[Sample], keys: Sequence[str], solve
             nonlocal finished, done
             pending = batch
             while pending:
-                ours = leases.claim([k for _, k in pending])
-                payloads.update(cache.get_many([k for _, k in pending]))  # stored meanwhile by another process
-                mine = [(s, k) for s, k in pending if k in ours and k not in payloads]
-                if mine:
-                    async with gate:
+                async with gate:  # claim only what is about to be generated, so other processes get the rest
+                    ours = leases.claim([k for _, k in pending])
+                    payloads.update(cache.get_many([k for _, k in pending]))  # stored meanwhile elsewhere
+                    mine = [(s, k) for s, k in pending if k in ours and k not in payloads]
+                    if mine:
                         generations = await solver.solve([s for s, _ in mine])
-                    fresh = {k: _payload(g) for (_, k), g in zip(mine, generations)}
-                    cache.put_many(fresh)
-                    payloads.update(fresh)
-                    generated.update(fresh)
-                leases.release(k for _, k in pending if k in ours)
+                        fresh = {k: _payload(g) for (_, k), g in zip(mine, generations)}
+                        cache.put_many(fresh)
+                        payloads.update(fresh)
+                        generated.update(fresh)
+                    leases.release(k for _, k in pending if k in ours)
                 pending = [(s, k) for s, k in pending if k not in payloads]
                 if pending:
                     await asyncio.sleep(POLL_S)
