@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import io
 import json
+import struct
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,9 @@ MAX_FILE_BYTES = 256 * 2 ** 20
 MAX_ARRAY_BYTES = 512 * 2 ** 20
 #: Deepest JSON nesting accepted (XGBoost models and configs need fewer than 10 levels).
 MAX_JSON_DEPTH = 64
+#: What :mod:`zipfile` raises on damaged archives (unsupported versions and encryption included).
+ZIP_ERRORS = (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError, RuntimeError, struct.error,
+              zlib.error)
 #: dtype kinds an array may have: booleans, signed/unsigned integers, floats, fixed-width bytes.
 ARRAY_KINDS = frozenset("biufS")
 
@@ -79,7 +84,7 @@ def load_npz(path: str | Path, limit: int = MAX_ARRAY_BYTES) -> dict[str, np.nda
     raw = read_bytes(path, MAX_FILE_BYTES)
     try:
         archive = zipfile.ZipFile(io.BytesIO(raw))
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
+    except ZIP_ERRORS:
         if raw.startswith(b"\x80"):  # a bare pickle stream
             raise InputError("refusing to load pickled objects (the file is a pickle, not an .npz)",
                              source=path) from None
@@ -95,7 +100,7 @@ def load_npz(path: str | Path, limit: int = MAX_ARRAY_BYTES) -> dict[str, np.nda
         try:
             with archive.open(member) as handle:
                 arrays[name] = _read_npy(handle, member.file_size, f"{path}:{member.filename}")
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as err:
+        except ZIP_ERRORS as err:
             if isinstance(err, InputError):
                 raise
             raise InputError(f"not a readable .npz array file ({type(err).__name__}: {err})", source=path) from None

@@ -81,6 +81,8 @@ def _child(case: dict, index: int, folder: Path) -> None:
 def _worker(spec_path: Path) -> None:
     import assess.cli  # noqa: F401 — imported once, inherited by every fork
     import predictors  # noqa: F401
+    import transformers  # noqa: F401 — what loading a fine-tuned assessor imports
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, BertForSequenceClassification  # noqa: F401
 
     spec = json.loads(spec_path.read_text())
     folder = spec_path.parent
