@@ -53,6 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     except AssessError as err:
         _stderr.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False, soft_wrap=True)
         return 2
+    except OSError as err:  # the filesystem refused a read or write the commands did not foresee
+        where = f"{err.filename}: " if err.filename else ""
+        _stderr.print(f"[bold red]error:[/] {escape(where + (err.strerror or str(err)))}", highlight=False,
+                      soft_wrap=True)
+        return 2
     except typer.Exit as exit_:
         return exit_.exit_code
     except typer.Abort:

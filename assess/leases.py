@@ -76,7 +76,8 @@ class Leases:
 
     def renew(self) -> None:
         """Push back the expiry of every claim this owner holds."""
-        self._db.execute(f"UPDATE {self.table} SET expires = ? WHERE owner = ?", (time.time() + self.lease_s, self.owner))
+        self._db.execute(f"UPDATE {self.table} SET expires = ? WHERE owner = ?",
+                         (time.time() + self.lease_s, self.owner))
 
     def release(self, keys: Iterable[str]) -> None:
         """Give up this owner's claims on ``keys`` (their answers are stored, or will not come)."""

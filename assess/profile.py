@@ -163,7 +163,8 @@ def _kept(config: ProfileConfig, output_dir: Path, stamp: str) -> ProfileResult 
         return None
     try:
         recorded = json.loads(manifest.read_text())
-        if recorded.get("fingerprint") != stamp or not all((output_dir / f).is_file() for f in recorded.get("files", [])):
+        files = recorded.get("files", [])
+        if recorded.get("fingerprint") != stamp or not all((output_dir / f).is_file() for f in files):
             return None
         stored = json.loads((output_dir / ABILITIES_JSON).read_text())
         summary = {key: stored[key] for key in ("n_instances", "n_annotated", "accuracy")}

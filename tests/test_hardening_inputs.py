@@ -290,3 +290,11 @@ def test_outcome_table_is_read_once_and_up_to_date_reruns_read_nothing(workspace
     assert reads == {"battery": 1, "outcomes": 1}
     tables = [pd.read_csv(workspace / f"out-{s}" / "abilities.csv") for s in ("strong", "weak")]
     assert tables[0]["ability"].mean() > tables[1]["ability"].mean()
+
+
+def test_unwritable_output_of_any_command_is_a_located_error(annotated_cache, capsys):
+    target = Path(_unwritable(annotated_cache / "locked")) / "requests.jsonl"
+    capsys.readouterr()
+    assert batch_cli(annotated_cache, "--export-requests", str(target)) == 2
+    err = capsys.readouterr().err
+    assert str(target.parent) in err and "Traceback" not in err

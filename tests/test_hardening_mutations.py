@@ -134,8 +134,9 @@ def harness(tmp_path_factory):
                               "cwd": str(root)})
                 labels.append((label, output))
     before = {p for p in root.rglob("*") if not p.is_relative_to(root / "out")}
-    results = run_cases(cases, root / "runs", env={"ASSESS_CACHE_DIR": str(cache), "HOME": str(root)},
-                        timeout_s=1500)
+    env = {"ASSESS_CACHE_DIR": str(cache), "HOME": str(root), "MPLCONFIGDIR": str(root / "runs" / "mpl"),
+           "XDG_CACHE_HOME": str(root / "runs" / "xdg")}  # the worker's own imports write only there
+    results = run_cases(cases, root / "runs", env=env, timeout_s=1500)
     after = {p for p in root.rglob("*") if not p.is_relative_to(root / "out")}
     written = {p for p in after - before if not p.is_relative_to(root / "runs") and not p.is_relative_to(cache)}
     return {"results": list(zip(labels, results)), "written": written, "marker": root / "pwned",

@@ -2,7 +2,8 @@
 
 An answer is committed (its own transaction, together with a ``spend`` row of the tokens and cost
 that call added) before the engine counts it, so a ``kill -9`` at any moment loses at most the
-requests then in flight, and the spend history counts every call that was paid for. Rows are keyed by the request key (instance
+requests then in flight, and the spend history counts every call that was paid for. Rows are keyed
+by the request key (instance
 content hash, scales, rubric hash, annotator, mode, prompt hash) and keep the raw text of every
 attempt, tokens and timestamps for audit. Failures (no valid level after all repairs) are rows too,
 with status ``failed`` and the raw text — never a level.
@@ -142,7 +143,8 @@ class AnnotationStore:
             self._db.execute(f"INSERT OR REPLACE INTO answers ({', '.join(_COLUMNS)}) VALUES ({placeholders})",
                              [values[c] for c in _COLUMNS])
             self._db.execute("INSERT INTO spend (at, session, key, prompt_tokens, completion_tokens, cost) "
-                             "VALUES (?, ?, ?, ?, ?, ?)", (time.time(), self.session, answer.key, prompt, completion, cost))
+                             "VALUES (?, ?, ?, ?, ?, ?)",
+                             (time.time(), self.session, answer.key, prompt, completion, cost))
 
     def spend(self) -> dict[str, float | int | None]:
         """Every call recorded in this cache: count, tokens and cost (None when no call had a price)."""
@@ -193,8 +195,9 @@ def _answer(row: dict[str, object], path: Path) -> StoredAnswer:
         transcript = json.loads(str(row["transcript"]))
         _check_entry(scales, str(row["status"]), levels, transcript)
     except ValueError as err:
-        raise InputError(f"corrupt cache entry for instance {str(row['instance_id'])[:80]!r} (key {str(row['key'])[:12]}…): "
-                         f"{err}; delete the cache file (or that row) and annotate again", source=path) from None
+        raise InputError(f"corrupt cache entry for instance {str(row['instance_id'])[:80]!r} "
+                         f"(key {str(row['key'])[:12]}…): {err}; delete the cache file (or that row) and annotate again",
+                         source=path) from None
     return StoredAnswer(**{**row, "scales": scales, "levels": levels, "transcript": transcript})
 
 
@@ -211,4 +214,5 @@ def _check_entry(scales: tuple[str, ...], status: str, levels: object, transcrip
         low, high = (UG_MIN, UG_MAX) if code == UG else (LEVEL_MIN, LEVEL_MAX)
         if code not in scales or isinstance(level, bool) or not isinstance(level, (int, float)) \
                 or not low <= level <= high:
-            raise ValueError(f"level {str(level)[:20]} for {str(code)[:20]} is not a level of this entry (range {low:g}-{high:g})")
+            raise ValueError(f"level {str(level)[:20]} for {str(code)[:20]} is not a level of this entry "
+                             f"(range {low:g}-{high:g})")

@@ -65,7 +65,8 @@ class RunCache:
 
     def put_many(self, entries: dict[str, dict[str, Any]]) -> None:
         """Store payloads and the tokens they used, and commit at once."""
-        tokens = [sum(int(p.get(field) or 0) for p in entries.values()) for field in ("prompt_tokens", "completion_tokens")]
+        tokens = [sum(int(p.get(field) or 0) for p in entries.values())
+                  for field in ("prompt_tokens", "completion_tokens")]
         with self._db:
             self._db.executemany("INSERT OR REPLACE INTO entries (key, payload) VALUES (?, ?)",
                                  [(key, json.dumps(payload, ensure_ascii=False)) for key, payload in entries.items()])
