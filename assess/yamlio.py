@@ -66,7 +66,10 @@ def load_yaml(text: str, source: str | Path) -> tuple[Any, dict[Loc, int]]:
     """Parse one YAML document without executing tags; return the data and 1-based line per location."""
     if len(text) > MAX_BYTES:
         raise located_error(f"file larger than {MAX_BYTES // 2 ** 20} MiB", source, None)
-    loader = _NoAliasLoader(text)
+    try:
+        loader = _NoAliasLoader(text)  # the reader refuses control characters already here
+    except yaml.YAMLError as err:
+        raise located_error(f"invalid YAML: {err}", source, None) from err
     try:
         root = loader.get_single_node()
         if root is None:
@@ -80,6 +83,10 @@ def load_yaml(text: str, source: str | Path) -> tuple[Any, dict[Loc, int]]:
                             mark.line + 1 if mark else None) from err
     except yaml.YAMLError as err:
         raise located_error(f"invalid YAML: {err}", source, None) from err
+    except InputError:
+        raise
+    except (ValueError, OverflowError) as err:  # e.g. a date like 2024-13-45 that YAML reads as a timestamp
+        raise located_error(f"invalid YAML value ({err})", source, None) from err
     finally:
         loader.dispose()
     return data, lines

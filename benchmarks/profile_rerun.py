@@ -46,7 +46,7 @@ def main() -> None:
         first_s, first_mb, _ = measure(command, env)
         again_s, again_mb, out = measure(command, env)
         empty_s, empty_mb, _ = measure([sys.executable, "-c", "import assess.cli"], env)
-    kept = out.count("up to date, kept")
+    kept = " ".join(out.split()).count("up to date, kept")  # rich wraps long lines
     print(f"code: {args.tree}; {len(SUBJECTS)} configs, bootstrap {args.bootstrap}")
     print(f"first run:           {first_s:6.2f} s, {first_mb:7.0f} MB peak")
     print(f"up-to-date rerun:    {again_s:6.2f} s, {again_mb:7.0f} MB peak ({kept} of {len(SUBJECTS)} kept)")
