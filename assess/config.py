@@ -11,6 +11,10 @@ from .yamlio import load_config
 
 #: The value of ``battery``/``outcomes`` that selects the bundled sample.
 SAMPLE = "sample"
+#: Fewest instances behind a curve for its ability to count as evidence. A curve is a logistic fit over six
+#: levels; with fewer than about 30 dominant instances (five a level) its bootstrap interval spans most of the
+#: 0-5 range or collapses to a point (the sample's MS: 9.02 [9.02, 9.02] from n=3), so the number says little.
+MIN_N = 30
 
 
 class Filters(BaseModel):
@@ -36,6 +40,13 @@ class ProfileConfig(BaseModel):
     bootstrap: int = Field(default=200, ge=0, le=100_000)
     seed: int = 0
     dominant_only: bool = True
+    #: The published SCC method's filters (see assess.abilities): UG threshold and dominance slack.
+    min_ug: float = Field(default=75.0, ge=0, le=100)
+    level_diff: float = Field(default=0.0, ge=0, le=5)
+    #: Round fractional (median) levels half-up into the integer bins; the published code weighs them zero.
+    round_levels: bool = False
+    min_n: int = Field(default=MIN_N, ge=1)
+    method: Literal["scc"] = "scc"
 
     @field_validator("scales")
     @classmethod

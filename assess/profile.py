@@ -24,8 +24,9 @@ from .errors import InputError
 from .files import check_regular
 from .report import ABILITIES_CSV, ABILITIES_JSON, CURVES_PNG, EMPIRICAL_CSV, MANIFEST, RADAR_PNG, REPORT_HTML, \
     write_report
-from .scales import SCALES
+from .scales import LEVEL_MAX, SCALES
 from .sources import read_battery, read_outcomes
+from .suggest import did_you_mean
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,8 @@ class ProfileResult:
     """A subject's ability profile with the evidence behind it."""
 
     config: ProfileConfig
-    abilities: pd.DataFrame  # one row per scale: ability, ci_low, ci_high, n, intercept, slope
+    abilities: pd.DataFrame  # one row per scale: ability, ci_low, ci_high, n, intercept, slope, insufficient,
+    #                          extrapolation (see flag_evidence)
     empirical: pd.DataFrame  # one row per scale × level: n, successes, rate
     n_instances: int  # outcomes of the subject on the selected battery items
     n_annotated: int  # of those, on items with at least one annotated scale
@@ -94,7 +96,8 @@ def load_inputs(config: ProfileConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
     subjects = outcomes["subject"].unique()
     if config.subject not in subjects:
         known = ", ".join(sorted(subjects)[:30])
-        raise InputError(f"key 'subject': {config.subject!r} has no outcomes in {config.outcomes} (subjects there: {known})")
+        raise InputError(f"key 'subject': {config.subject!r} has no outcomes in {config.outcomes}"
+                         f"{did_you_mean(config.subject, subjects)} (subjects there: {known})")
     mine = outcomes[(outcomes["subject"] == config.subject) & outcomes["instance_id"].isin(battery["instance_id"])]
     return battery, mine.reset_index(drop=True)
 
@@ -149,11 +152,24 @@ def run_profile(config: ProfileConfig, *, force: bool = False) -> ProfileResult:
                          f"(the battery has {len(annotated)} item(s) with demand levels); annotate the battery first",
                          source=config.battery, column="levels")
     table, empirical = profiles(battery, outcomes, [config.subject], scales=tuple(config.scales),
-                                bootstrap=config.bootstrap, seed=config.seed, dominant_only=config.dominant_only)
-    result = ProfileResult(config, table.drop(columns="subject"), empirical.drop(columns="subject"), **summary)
+                                bootstrap=config.bootstrap, seed=config.seed, dominant_only=config.dominant_only,
+                                min_ug=config.min_ug, level_diff=config.level_diff,
+                                round_levels=config.round_levels)
+    table = flag_evidence(table.drop(columns="subject"), config.min_n)
+    result = ProfileResult(config, table, empirical.drop(columns="subject"), **summary)
     with outputs.generation(output_dir, MANIFEST) as staging:
         write_report(result, staging, stamp)
     return result
+
+
+def flag_evidence(abilities: pd.DataFrame, min_n: int) -> pd.DataFrame:
+    """Add ``insufficient`` (fewer than ``min_n`` instances behind the curve, n = 0 included) and
+    ``extrapolation`` (an ability above the highest annotated level, 5) to an ability table, and blank the
+    intercept and slope of scales without instances (a curve fitted to nothing)."""
+    ability = abilities["ability"].astype(float)
+    empty = abilities["n"] == 0
+    return abilities.assign(insufficient=abilities["n"] < min_n, extrapolation=ability.notna() & (ability > LEVEL_MAX),
+                            intercept=abilities["intercept"].mask(empty), slope=abilities["slope"].mask(empty))
 
 
 def _kept(config: ProfileConfig, output_dir: Path, stamp: str) -> ProfileResult | None:

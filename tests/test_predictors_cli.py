@@ -59,6 +59,9 @@ def test_evaluate_writes_table_summary_and_plots(tmp_path, capsys):
     assert {"auroc", "ece", "brier", "accuracy", "auarc", "valid_share"} <= set(table.columns)
     assert (out / "calibration.png").stat().st_size > 0 and (out / "rejection.png").exists()
     assert len(pd.read_csv(out / "summary.csv")) == 4
+    printed = capsys.readouterr().out
+    assert "evaluation summary" in printed and "│ auroc" in printed and "│ ece" in printed
+    assert "…" not in printed  # nothing cut off at 80 columns
 
 
 def test_cli_errors_name_the_problem(tmp_path, capsys):

@@ -13,6 +13,8 @@ from rich.console import Console
 
 from ..atomic import write_table
 from ..errors import InputError
+from ..suggest import did_you_mean
+from .tables import frame_table
 
 console = Console(stderr=True)
 
@@ -39,11 +41,12 @@ def _read_data(battery: Path | None, outcomes: Path | None, sample: bool,
     return table, read_outcomes(outcomes, subject=subject, battery=table)
 
 
-def read_profile(path: Path, subject: str) -> dict[str, dict[str, float]]:
-    """A subject's ability profile, named ``subject``, from what ``assess profile`` writes.
+def read_profile(path: Path, subject: str | None) -> dict[str, dict[str, float]]:
+    """A subject's ability profile from what ``assess profile`` writes, as ``{subject: {scale: ability}}``.
 
-    Accepted: its ``abilities.json`` or ``abilities.csv``; an ability table with a ``subject`` column;
-    JSON as ``{scale: ability}`` or ``{subject: {scale: ability}}``.
+    Accepted: its ``abilities.json`` (which names its subject, used when ``subject`` is None) or
+    ``abilities.csv``; an ability table with a ``subject`` column; JSON as ``{scale: ability}`` or
+    ``{subject: {scale: ability}}``.
     """
     from predictors.multisubject import profiles_from_table
 
@@ -55,16 +58,30 @@ def read_profile(path: Path, subject: str) -> dict[str, dict[str, float]]:
         if not isinstance(data, dict):
             raise InputError("profile JSON must be an object", source=path)
         if isinstance(data.get("scales"), dict):  # abilities.json of `assess profile`
+            subject = subject or (data["subject"] if isinstance(data.get("subject"), str) else None)
             data = {code: entry.get("ability") if isinstance(entry, dict) else entry
                     for code, entry in data["scales"].items()}
-        profiles = data if all(isinstance(v, dict) for v in data.values()) else {subject: data}
+        if all(isinstance(v, dict) for v in data.values()):
+            profiles = data
+        elif subject is None:
+            raise InputError("a profile of bare {scale: ability} names no subject; give --subject", source=path)
+        else:
+            profiles = {subject: data}
     else:
         from ..sources import read_table
 
         table = read_table(path)
         if "subject" not in table.columns and {"scale", "ability"} <= set(table.columns):
+            if subject is None:
+                raise InputError("an abilities.csv names no subject; give --subject (or use abilities.json)",
+                                 source=path)
             table = table.assign(subject=subject)  # abilities.csv of `assess profile`
         profiles = profiles_from_table(table)
+    if subject is None and len(profiles) == 1:
+        subject = next(iter(profiles))
+    if subject is None:
+        raise InputError(f"the profile holds several subjects ({', '.join(map(str, profiles))}); choose one with "
+                         "--subject", source=path)
     if subject not in profiles:
         raise InputError(f"no profile for subject {subject!r} (has: {', '.join(map(str, profiles))})", source=path)
     try:
@@ -95,34 +112,50 @@ def fit(
         raise InputError(f"--subject is required for the {assessor} assessor")
     rows = join(table, results, subject)
     if rows.empty:
-        raise InputError(f"no outcomes for subject {subject!r} on this battery", column="subject")
+        raise InputError(f"no outcomes for subject {subject!r} on this battery"
+                         f"{did_you_mean(str(subject), results['subject'].unique())}", column="subject")
     model.fit(rows, rows["correct"].to_numpy())
-    save(model, output)
-    console.print(f"fitted {type(model).__name__} on {len(rows)} outcomes; saved to {output}", highlight=False, markup=False)
+    save(model, output, subject=None if assessor == "multisubject" else subject)
+    console.print(f"fitted {type(model).__name__} on {len(rows)} outcomes; saved to {output}", highlight=False,
+                  markup=False)
 
 
 def predict(
     model_dir: Path = typer.Argument(..., metavar="MODEL_DIR", help="A saved assessor (assess fit)."),
     battery: Path = typer.Option(..., help="New instances (CSV, JSONL or Parquet battery)."),
     output: Path = typer.Option(..., "--output", "-o", help="Where to write instance_id, subject, p_success."),
-    subject: str | None = typer.Option(None, help="Subject to predict (multisubject: any profiled subject)."),
-    profile: Path | None = typer.Option(None, help="Ability profile of a new subject (JSON or ability table)."),
+    subject: str | None = typer.Option(None, help="Subject to predict (default: the one a single-subject assessor "
+                                       "was fitted on, or the one --profile names)."),
+    profile: Path | None = typer.Option(None, help="Ability profile of a new subject (abilities.json of assess "
+                                        "profile, or an ability table)."),
 ) -> None:
     """Success probabilities of a subject on new instances."""
     from predictors import MultiSubjectAssessor, load
+    from predictors.persistence import read_metadata
 
     from ..sources import read_battery
 
     model = load(model_dir)
     table = read_battery(battery)
     if isinstance(model, MultiSubjectAssessor):
-        if subject is None:
-            raise InputError("--subject is required with a multi-subject assessor")
         extra = read_profile(profile, subject) if profile else None
+        if extra is not None:
+            subject = next(iter(extra))
+        if subject is None:
+            raise InputError("a multi-subject assessor needs --subject NAME (a subject it was fitted with) or "
+                             "--profile abilities.json (from assess profile, for any other subject)")
+        if extra is None and subject not in model.profiles_:
+            raise InputError(f"no ability profile for subject {subject!r} in this assessor{did_you_mean(subject, model.profiles_)}; "
+                             "give one with --profile abilities.json (written by assess profile)", source=model_dir)
         p = model.predict_proba(table.assign(subject=subject), extra)[:, 1]
     else:
         if profile is not None:
             raise InputError("--profile only applies to a multi-subject assessor")
+        fitted_on = read_metadata(model_dir).get("subject")
+        if subject is not None and fitted_on is not None and subject != fitted_on:
+            raise InputError(f"this assessor was fitted on {fitted_on!r}, not {subject!r}; fit one for {subject!r} "
+                             "or use a multi-subject assessor", source=model_dir)
+        subject = subject or fitted_on
         p = model.predict_proba(table)[:, 1]
     write_table(pd.DataFrame({"instance_id": table["instance_id"], "subject": subject or "", "p_success": p}), output)
     console.print(f"wrote {len(table)} predictions to {output}", highlight=False, markup=False)
@@ -163,8 +196,19 @@ def evaluate(
     first_seed = result.predictions[result.predictions["seed"] == result.predictions["seed"].min()]
     save_figure(calibration_figure(first_seed, title=f"{assessor} assessor"), output / "calibration.png")
     save_figure(rejection_figure(first_seed, title=f"{assessor} assessor"), output / "rejection.png")
-    console.print(summary.round(3).to_string(index=False), highlight=False, markup=False)
-    console.print(f"wrote {output}/table.csv, summary.csv, predictions.parquet and plots", highlight=False, markup=False)
+    Console().print(summary_table(summary, f"{assessor} assessor: evaluation summary"))
+    console.print(f"wrote {output}/table.csv, summary.csv, predictions.parquet and plots", highlight=False,
+                  markup=False)
+
+
+def summary_table(summary: pd.DataFrame, title: str):
+    """The evaluation summary as a rich table: one row per metric, one column per protocol and aggregate."""
+    metrics = [c for c in summary.columns if c not in ("protocol", "aggregate", "subjects", "fit_seconds",
+                                                        "predict_seconds")]
+    wide = summary.set_index(["protocol", "aggregate", "subjects"])[metrics].T
+    wide.columns = [f"{protocol}\n{aggregate.replace('accuracy_', '')} ({subjects} subjects)"
+                    for protocol, aggregate, subjects in wide.columns]
+    return frame_table(wide.rename_axis("metric").reset_index(), title)
 
 
 def register(app: typer.Typer) -> None:

@@ -10,7 +10,7 @@ from rich.console import Console
 from ..runs.config import load_run_config
 from ..runs.job import run_job, settings_path
 
-console = Console(stderr=True)
+console = Console(stderr=True, log_path=False)  # log lines without the source file name
 
 
 def run(

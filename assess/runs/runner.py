@@ -85,7 +85,7 @@ async def generate_missing(samples: Sequence[Sample], keys: Sequence[str], solve
     todo = [(s, k) for s, k in zip(samples, keys) if k not in payloads]
     batches = [todo[i:i + solver.batch_size] for i in range(0, len(todo), solver.batch_size)]
     gate = asyncio.Semaphore(solver.concurrency)
-    console = console or Console(stderr=True)
+    console = console or Console(stderr=True, log_path=False)
     started = time.perf_counter()
     with Progress(TextColumn("generating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=console, disable=not console.is_terminal) as bar:
