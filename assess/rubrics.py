@@ -148,7 +148,10 @@ def ug_level(percentage: float) -> int:
 def load_rubric(path: str | Path) -> Rubric:
     """Load and validate one rubric file (our YAML, or the DeLeAn ``.txt`` layout)."""
     path = Path(path)
-    text = read_text(path, MAX_BYTES)
+    try:
+        text = read_text(path, MAX_BYTES)
+    except InputError as err:
+        raise InputError(f"cannot read rubric: {err.reason}", source=path) from None
     if path.suffix == TXT_SUFFIX:
         return parse_delean_txt(text, path)
     data, lines = load_yaml(text, path)

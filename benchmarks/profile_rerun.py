@@ -22,11 +22,13 @@ SUBJECTS = ("Meta-Llama-3_1-8B-Instruct", "gemma-3-270m", "Mistral-7B-Instruct-v
 def measure(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
     """Wall seconds, peak resident MB and stdout of one process."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    out = process.stdout.read() if process.stdout else ""
-    _, status, usage = os.wait4(process.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"{' '.join(command)} failed")
+    with tempfile.TemporaryFile("w+") as errors:
+        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=errors, text=True)
+        out = process.stdout.read() if process.stdout else ""
+        _, status, usage = os.wait4(process.pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            errors.seek(0)
+            sys.exit(f"{' '.join(command)} failed:\n{errors.read()[-2000:]}")
     return time.perf_counter() - started, usage.ru_maxrss / 1024, out
 
 

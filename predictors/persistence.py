@@ -180,6 +180,9 @@ def read_metadata(directory: str | Path) -> dict[str, Any]:
     for key in ("params", "state"):
         if not isinstance(meta.get(key, {}), dict):
             raise InputError(f"{key} must be a JSON object", source=path, column=key)
+    subject = meta.get("subject")
+    if subject is not None and not (isinstance(subject, str) and 0 < len(subject) <= 500):
+        raise InputError("subject must be a name (a non-empty string)", source=path, column="subject")
     return meta
 
 
