@@ -19,11 +19,11 @@ from pathlib import Path
 SUBJECTS = ("Meta-Llama-3_1-8B-Instruct", "gemma-3-270m", "Mistral-7B-Instruct-v0.2")
 
 
-def measure(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+def measure(command: list[str], env: dict[str, str], tree: Path) -> tuple[float, float, str]:
     """Wall seconds, peak resident MB and stdout of one process."""
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+") as errors:
-        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=errors, text=True)
+        process = subprocess.Popen(command, env=env, cwd=tree, stdout=subprocess.PIPE, stderr=errors, text=True)
         out = process.stdout.read() if process.stdout else ""
         _, status, usage = os.wait4(process.pid, 0)
         if os.waitstatus_to_exitcode(status) != 0:
@@ -37,6 +37,7 @@ def main() -> None:
     parser.add_argument("--bootstrap", type=int, default=50)
     parser.add_argument("--tree", type=Path, default=Path(__file__).resolve().parents[1])
     args = parser.parse_args()
+    args.tree = args.tree.resolve()
     env = {**os.environ, "PYTHONPATH": str(args.tree.resolve())}
     with tempfile.TemporaryDirectory() as folder:
         configs = []
@@ -45,9 +46,9 @@ def main() -> None:
             path.write_text(f"subject: {subject}\noutput_dir: out-{subject}\nbootstrap: {args.bootstrap}\n")
             configs.append(str(path))
         command = [sys.executable, "-m", "assess.cli", "profile", *configs]
-        first_s, first_mb, _ = measure(command, env)
-        again_s, again_mb, out = measure(command, env)
-        empty_s, empty_mb, _ = measure([sys.executable, "-c", "import assess.cli"], env)
+        first_s, first_mb, _ = measure(command, env, args.tree)  # run from the tree: -m puts the cwd first
+        again_s, again_mb, out = measure(command, env, args.tree)
+        empty_s, empty_mb, _ = measure([sys.executable, "-c", "import assess.cli"], env, args.tree)
     kept = " ".join(out.split()).count("up to date, kept")  # rich wraps long lines
     print(f"code: {args.tree}; {len(SUBJECTS)} configs, bootstrap {args.bootstrap}")
     print(f"first run:           {first_s:6.2f} s, {first_mb:7.0f} MB peak")
