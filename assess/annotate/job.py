@@ -10,7 +10,8 @@ from ..errors import InputError
 from ..scales import ANNOTATED, check_scale_codes
 from .attempts import annotator_id
 from .config import AnnotatorConfig
-from .prompts import MODES, AnnotationRequest, RubricLike, build_requests, rubric_set_hash
+from .prompts import (MODES, PROMPT_VERSION, PROTOCOL_VERSIONS, AnnotationRequest, RubricLike, build_requests,
+                      check_listed_options, rubric_set_hash)
 from .results import fill_battery
 from .store import AnnotationStore
 
@@ -34,20 +35,27 @@ class AnnotationJob:
     scales: tuple[str, ...]
     mode: str
     requests: tuple[AnnotationRequest, ...]
+    version: str = PROMPT_VERSION
 
     @classmethod
     def build(cls, battery: pd.DataFrame, config: AnnotatorConfig, rubrics: Mapping[str, RubricLike],
-              scales: Sequence[str] | None = None, mode: str = "all-scales") -> AnnotationJob:
-        """Check scales (default: every scale with a rubric) and mode, then build the requests."""
+              scales: Sequence[str] | None = None, mode: str = "all-scales",
+              version: str = PROMPT_VERSION) -> AnnotationJob:
+        """Check scales (default: every scale with a rubric), mode and protocol version, then build the requests."""
         if mode not in MODES:
             raise InputError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}", column="--mode")
+        if version not in PROTOCOL_VERSIONS:
+            raise InputError(f"unknown protocol version {version!r}; use one of {', '.join(PROTOCOL_VERSIONS)}",
+                             column="--protocol-version")
+        if version != PROMPT_VERSION:
+            check_listed_options(battery)
         codes = checked_scales(scales) if scales else tuple(c for c in ANNOTATED if c in rubrics)
         missing = [code for code in codes if code not in rubrics]
         if missing or not codes:
             raise InputError(f"no rubric for scale(s) {', '.join(missing) or '(none requested)'}; "
                              f"rubrics available: {', '.join(rubrics) or 'none'}", column="--scales")
-        requests = build_requests(battery, rubrics, codes, mode, annotator_id(config))
-        return cls(battery, config, rubrics, codes, mode, tuple(requests))
+        requests = build_requests(battery, rubrics, codes, mode, annotator_id(config), version)
+        return cls(battery, config, rubrics, codes, mode, tuple(requests), version)
 
     @property
     def rubric_hash(self) -> str:
@@ -57,4 +65,4 @@ class AnnotationJob:
         """The battery with this job's stored levels and provenance on the rows it answered; other rows as they were."""
         answers = store.get(r.key for r in self.requests)
         return fill_battery(self.battery, self.requests, answers, annotator=self.config.name, mode=self.mode,
-                            rubric_hash=self.rubric_hash)
+                            rubric_hash=self.rubric_hash, version=self.version)

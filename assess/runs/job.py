@@ -23,7 +23,8 @@ from .config import REFERENCE, RunConfig, resolve_model
 from .dataset import DEFAULT_TEMPLATES, build_samples, select_rows
 from .judge import JudgeScorer
 from .runner import RunSummary, run_samples
-from .scorers import AutoScorer, ChoiceScorer, ExactMatchScorer, NumericScorer, RegexScorer, Scorer
+from .scorers import (AutoScorer, ChoiceScorer, ExactMatchScorer, GridScorer, KnightsKnavesScorer, NumericScorer,
+                      RegexScorer, Scorer)
 from .solvers import GenerateSolver, RankSolver, Solver
 from .store import RunCache
 
@@ -52,6 +53,7 @@ def build_scorer(config: RunConfig, cache: RunCache) -> Scorer:
         assert config.judge is not None  # checked when the config was loaded
         return JudgeScorer(make_backend(config.judge), config.judge.model, config.judge.generation, cache)
     return {"auto": lambda: AutoScorer(tol.rel, tol.abs), "choice": ChoiceScorer, "exact": ExactMatchScorer,
+            "kk": KnightsKnavesScorer, "grid": GridScorer,
             "numeric": lambda: NumericScorer(tol.rel, tol.abs),
             "regex": lambda: RegexScorer(config.regex, tol.rel, tol.abs)}[config.scorer]()
 
