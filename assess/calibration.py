@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from .errors import InputError
 from .rubrics import YAML_SUFFIXES, ug_level
 from .scales import ANNOTATED, LEVEL_MAX, LEVEL_MIN, UG, UG_MAX, UG_MIN
-from .yamlio import LocatedValueError, load_yaml, located_error, validate_located
+from .files import read_text
+from .yamlio import MAX_BYTES, LocatedValueError, load_yaml, located_error, validate_located
 
 CALIBRATION_COLUMNS: tuple[str, ...] = ("item_id", "scale", "prompt", "intended_level")
 ANNOTATION_COLUMNS: tuple[str, ...] = ("item_id", "scale", "level")
@@ -77,7 +78,7 @@ def load_calibration(directory: str | Path | None = None) -> pd.DataFrame:
     rows: list[tuple[str, str, str, float]] = []
     first_seen: dict[str, Path] = {}
     for path in files:
-        data, lines = load_yaml(path.read_text(encoding="utf-8"), path)
+        data, lines = load_yaml(read_text(path, MAX_BYTES), path)
         calibration = validate_located(CalibrationFile, data, lines, path)
         for index, item in enumerate(calibration.items):
             if item.id in first_seen:

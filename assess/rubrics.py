@@ -30,7 +30,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from .errors import InputError
 from .scales import ANNOTATED, LEVEL_MAX, LEVEL_MIN, UG, UG_MAX, family
-from .yamlio import LocatedValueError, load_yaml, located_error, validate_located
+from .files import read_text
+from .yamlio import MAX_BYTES, LocatedValueError, load_yaml, located_error, validate_located
 
 #: UG percentage band ``[low, high)`` per level (the last band includes 100).
 UG_BANDS: tuple[tuple[float, float], ...] = (
@@ -148,9 +149,9 @@ def load_rubric(path: str | Path) -> Rubric:
     """Load and validate one rubric file (our YAML, or the DeLeAn ``.txt`` layout)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"cannot read rubric: {err}", source=path) from err
+        text = read_text(path, MAX_BYTES)
+    except InputError as err:
+        raise InputError(f"cannot read rubric: {err.reason}", source=path) from None
     if path.suffix == TXT_SUFFIX:
         return parse_delean_txt(text, path)
     data, lines = load_yaml(text, path)

@@ -18,7 +18,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from .classifiers import make_classifier
 from .embeddings import DEFAULT_MODEL, embed_texts
-from .features import DEMAND_FEATURES, TEXT_COLUMN, binary_target, check_features, demand_features, require_table, texts
+from .features import DEMAND_FEATURES, TEXT_COLUMN, binary_target, check_features, checked_proba, classifier_input, \
+    demand_features, require_table, texts
 from .stacking import LOGISTIC_CS, choose_logistic_C, classifier_part, fit_stack, inner_splits, tuned_logistic_part
 
 
@@ -43,7 +44,9 @@ class TabularAssessor(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """(n, 2) probabilities of failure and success."""
         check_is_fitted(self, "model_")
-        return np.asarray(self.model_.predict_proba(self._features(require_table(X, type(self).__name__))), float)
+        who = type(self).__name__
+        features = classifier_input(self.model_, self._features(require_table(X, who)), who)
+        return checked_proba(self.model_.predict_proba(features), who)
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """Predicted outcome (1 when success probability ≥ 0.5)."""

@@ -38,7 +38,8 @@ from assess.errors import InputError
 from assess.scales import LEVEL_MAX, LEVEL_MIN, UG, UG_MAX, UG_MIN
 
 from .embeddings import DEFAULT_MODEL, embed_texts
-from .npz import load_npz, save_npz
+from .npz import save_npz
+from .safeio import load_npz
 
 FORMAT = "assess-distilled-annotator"
 FORMAT_VERSION = 1

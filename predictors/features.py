@@ -83,3 +83,24 @@ def binary_target(y: object, n_rows: int, who: str) -> np.ndarray:
 
 def _instance_id(X: pd.DataFrame, row: int) -> str | None:
     return str(X["instance_id"].iloc[row]) if "instance_id" in X.columns else None
+
+
+def classifier_input(model: object, features: np.ndarray, who: str) -> np.ndarray:
+    """``features`` if the fitted classifier reads that many columns; an InputError otherwise.
+
+    A saved assessor fitted with other features (another embedding model, other scales) is caught
+    here instead of deep inside scikit-learn or XGBoost.
+    """
+    expected = getattr(model, "n_features", None) or getattr(model, "n_features_in_", None)
+    if expected is not None and features.shape[1] != int(expected):
+        raise InputError(f"{who}: the fitted classifier reads {int(expected)} feature(s), the input gives "
+                         f"{features.shape[1]} (fitted with another feature set or embedding model?)")
+    return features
+
+
+def checked_proba(proba: np.ndarray, who: str) -> np.ndarray:
+    """(n, 2) probabilities, refused unless every value is finite and in [0, 1]."""
+    proba = np.asarray(proba, float)
+    if not (np.isfinite(proba) & (proba >= 0) & (proba <= 1)).all():
+        raise InputError(f"{who}: the classifier produced probabilities outside [0, 1]; the assessor is corrupt")
+    return proba

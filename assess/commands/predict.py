@@ -116,7 +116,8 @@ def fit(
                          f"{did_you_mean(str(subject), results['subject'].unique())}", column="subject")
     model.fit(rows, rows["correct"].to_numpy())
     save(model, output, subject=None if assessor == "multisubject" else subject)
-    console.print(f"fitted {type(model).__name__} on {len(rows)} outcomes; saved to {output}", highlight=False)
+    console.print(f"fitted {type(model).__name__} on {len(rows)} outcomes; saved to {output}", highlight=False,
+                  markup=False)
 
 
 def predict(
@@ -158,7 +159,7 @@ def predict(
         subject = subject or fitted_on
         p = model.predict_proba(table)[:, 1]
     write_table(pd.DataFrame({"instance_id": table["instance_id"], "subject": subject or "", "p_success": p}), output)
-    console.print(f"wrote {len(table)} predictions to {output}", highlight=False)
+    console.print(f"wrote {len(table)} predictions to {output}", highlight=False, markup=False)
 
 
 def evaluate(
@@ -208,7 +209,8 @@ def evaluate(
                                       f"{name} assessor: evaluation summary"))
     if len(models) > 1:
         Console().print(side_by_side_table(summary))
-    console.print(f"wrote {output}/table.csv, summary.csv, predictions.parquet and plots", highlight=False)
+    console.print(f"wrote {output}/table.csv, summary.csv, predictions.parquet and plots", highlight=False,
+                  markup=False)
 
 
 def summary_table(summary: pd.DataFrame, title: str):

@@ -28,8 +28,8 @@ def run(
     if limit is not None:
         config = config.model_copy(update={"select": config.select.model_copy(update={"limit": limit})})
     _, summary = asyncio.run(run_job(config, console))
-    console.print(summary.text(), highlight=False)
-    console.print(f"wrote {config.output} and {settings_path(config.output)}", highlight=False)
+    console.print(summary.text(), highlight=False, markup=False)
+    console.print(f"wrote {config.output} and {settings_path(config.output)}", highlight=False, markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -80,7 +80,7 @@ async def run_job(config: RunConfig, console: Console | None = None) -> tuple[pd
         raise InputError(f"none of the {len(rows)} selected items can be run; first problem: {skipped[0]}")
     if skipped:
         (console or Console(stderr=True)).print(f"skipped {len(skipped)} unusable item(s), listed in the settings "
-                                                f"file; first: {skipped[0]}", highlight=False)
+                                                f"file; first: {skipped[0]}", highlight=False, markup=False)
     cache = RunCache(str(config.cache))
     solver = build_solver(config)
     scorer = build_scorer(config, cache)
