@@ -6,17 +6,14 @@ import html
 import io
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import pandas as pd
 
 from . import __version__, atomic
 from .plots import curves_grid, radar
-from .scales import SCALE_NAMES
-
-if TYPE_CHECKING:
-    from .profile import ProfileResult
+from .profile_result import ProfileResult
+from .schemas import AbilitiesFile, ProfileSettings, ScaleAbility, read_file, write_file
 
 ABILITIES_JSON = "abilities.json"
 ABILITIES_CSV = "abilities.csv"
@@ -34,21 +31,35 @@ def _png(fig: plt.Figure) -> bytes:
     return buffer.getvalue()
 
 
-def write_report(result: "ProfileResult", output_dir: Path, fingerprint: str) -> list[str]:
+def abilities_document(result: ProfileResult) -> AbilitiesFile:
+    """The ``abilities.json`` document of a profile."""
+    config, scales = result.config, result.scales
+
+    def number(value: float) -> float | None:
+        return float(value) if pd.notna(value) else None
+
+    settings = ProfileSettings(bootstrap=config.bootstrap, seed=config.seed, dominant_only=config.dominant_only,
+                               filters=config.filters.model_dump(), rubrics=config.rubrics,
+                               scale_set_hash=scales.hash)
+    return AbilitiesFile(
+        subject=config.subject, assess_version=__version__, n_instances=result.n_instances,
+        n_annotated=result.n_annotated, accuracy=result.accuracy, settings=settings,
+        scales={row["scale"]: ScaleAbility(name=scales[row["scale"]].name, family=scales[row["scale"]].family,
+                                           kind=scales[row["scale"]].kind, ability=number(row["ability"]),
+                                           ci95=(number(row["ci_low"]), number(row["ci_high"])), n=int(row["n"]),
+                                           intercept=number(row["intercept"]), slope=number(row["slope"]))
+                for _, row in result.abilities.iterrows()})
+
+
+def read_abilities(path: str | Path) -> AbilitiesFile:
+    """Read an ``abilities.json`` written by :func:`write_report` (checked against its schema)."""
+    return read_file(path, AbilitiesFile)
+
+
+def write_report(result: ProfileResult, output_dir: Path, fingerprint: str) -> list[str]:
     """Write every output file atomically, the manifest last; return the file names written."""
     config = result.config
-    atomic.write_json(output_dir / ABILITIES_JSON, {
-        "subject": config.subject,
-        "assess_version": __version__,
-        "n_instances": result.n_instances,
-        "n_annotated": result.n_annotated,
-        "accuracy": result.accuracy,
-        "settings": {"bootstrap": config.bootstrap, "seed": config.seed, "dominant_only": config.dominant_only,
-                     "filters": config.filters.model_dump()},
-        "scales": {row["scale"]: {"ability": row["ability"], "ci95": [row["ci_low"], row["ci_high"]], "n": int(row["n"]),
-                                  "intercept": row["intercept"], "slope": row["slope"]}
-                   for _, row in result.abilities.iterrows()},
-    })
+    write_file(output_dir / ABILITIES_JSON, abilities_document(result))
     atomic.write_text(output_dir / ABILITIES_CSV, result.abilities.to_csv(index=False))
     atomic.write_text(output_dir / EMPIRICAL_CSV, result.empirical.to_csv(index=False))
     radar_png = _png(radar({config.subject: result.abilities}, f"Ability profile — {config.subject}"))
@@ -85,15 +96,23 @@ def _page(title: str, body: str) -> str:
             f"<p><small>assess {__version__}</small></p></body></html>\n")
 
 
-def _html(result: "ProfileResult", radar_png: bytes, curves_png: bytes) -> str:
+def _added_scales(result: ProfileResult) -> str:
+    """Where the rubrics beyond the bundled ones came from, for the report's settings line."""
+    if not result.config.rubrics:
+        return ""
+    return " · rubric folders: " + ", ".join(f"<code>{html.escape(f)}</code>" for f in result.config.rubrics)
+
+
+def _html(result: ProfileResult, radar_png: bytes, curves_png: bytes) -> str:
     config = result.config
-    table = result.abilities.assign(name=result.abilities["scale"].map(SCALE_NAMES))
+    table = result.abilities.assign(name=result.abilities["scale"].map(result.scales.names))
     table = table[["scale", "name", "ability", "ci_low", "ci_high", "n", "intercept", "slope"]].round(3)
     settings = (f"<p>Battery: <code>{html.escape(config.battery)}</code> · outcomes: "
                 f"<code>{html.escape(config.outcomes)}</code> · {result.n_instances} instances ({result.n_annotated} "
                 f"annotated) · accuracy "
                 f"{result.accuracy:.3f} · bootstrap {config.bootstrap} (seed {config.seed}) · dominance filter "
-                f"{'on' if config.dominant_only else 'off'}</p>")
+                f"{'on' if config.dominant_only else 'off'} · scale set <code>{result.scales.hash[:12]}</code>"
+                f"{_added_scales(result)}</p>")
     method = ("<p>Per scale, a logistic curve of success against demand level is fitted with level-balancing "
               "weights and a failure anchor at level 20; the ability is the area under that curve from level 0, "
               "in level units. Intervals: 95 % bootstrap over instances. Points: per-level success rates.</p>")

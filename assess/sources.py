@@ -3,7 +3,9 @@
 Formats: CSV/TSV, JSON Lines and Parquet (by file suffix). Layouts: the ADeLe v1.0 battery CSV
 (``groundtruth`` for the target), any table with a column mapping, per-subject outcome files
 (``instance_id, correct``), long outcome tables (subject or model, instance, correct) and wide
-matrices (one row per subject, one column per instance).
+matrices (one row per subject, one column per instance). Outcomes may be graded: ``correct`` a
+score in [0, 1] in every layout, or ``successes`` and ``trials`` columns in the long and
+per-subject layouts.
 """
 from __future__ import annotations
 
@@ -15,8 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .battery import BATTERY_COLUMNS, parse_binary, validate_battery, validate_outcomes
+from .battery import COUNT_COLUMNS, OUTCOME_COLUMNS, battery_columns, parse_score, validate_battery, validate_outcomes
 from .errors import InputError
+from .scaleset import ScaleSet
 
 SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
 #: Column names of the ADeLe v1.0 layout that differ from ours.
@@ -83,14 +86,15 @@ def _apply_mapping(df: pd.DataFrame, mapping: Mapping[str, str] | None, allowed:
     return df.rename(columns={theirs: ours for ours, theirs in mapping.items()})
 
 
-def read_battery(path: str | Path, mapping: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """Read and validate a battery (ADeLe layout detected by its ``groundtruth`` column)."""
+def read_battery(path: str | Path, mapping: Mapping[str, str] | None = None,
+                 scales: ScaleSet | None = None) -> pd.DataFrame:
+    """Read and validate a battery under a scale set (default: bundled; ADeLe layout detected by ``groundtruth``)."""
     path = Path(path)
     df = read_table(path)
     if "groundtruth" in df.columns and "target" not in df.columns:
         df = df.rename(columns=ADELE_RENAMES)
-    df = _apply_mapping(df, mapping, BATTERY_COLUMNS, path)
-    return validate_battery(df, path)
+    df = _apply_mapping(df, mapping, battery_columns(scales), path)
+    return validate_battery(df, path, scales)
 
 
 def read_outcomes(
@@ -103,11 +107,12 @@ def read_outcomes(
 ) -> pd.DataFrame:
     """Read and validate outcomes in ``long``, ``per-subject`` or ``wide`` layout (``auto`` guesses).
 
-    A per-subject file (``instance_id, correct``) takes ``subject`` or, failing that, the file stem.
-    In a wide matrix, empty cells mean "not run" and are dropped.
+    A per-subject file (``instance_id, correct`` or ``instance_id, successes, trials``) takes
+    ``subject`` or, failing that, the file stem. In a wide matrix, empty cells mean "not run" and
+    are dropped; the others are 0/1 or scores in [0, 1].
     """
     path = Path(path)
-    df = _apply_mapping(read_table(path), mapping, ("subject", "instance_id", "correct", "raw_output"), path)
+    df = _apply_mapping(read_table(path), mapping, OUTCOME_COLUMNS + COUNT_COLUMNS, path)
     layout = _guess_layout(df) if layout == "auto" else layout
     if layout == "long":
         alias = next((a for a in SUBJECT_ALIASES if a in df.columns), None)
@@ -124,7 +129,7 @@ def read_outcomes(
 
 
 def _guess_layout(df: pd.DataFrame) -> str:
-    if "correct" in df.columns:
+    if "correct" in df.columns or set(COUNT_COLUMNS) <= set(df.columns):
         return "long" if any(a in df.columns for a in SUBJECT_ALIASES) else "per-subject"
     return "wide"
 
@@ -140,10 +145,10 @@ def _melt_wide(df: pd.DataFrame, path: Path, battery: pd.DataFrame | None) -> pd
                              column=str(unknown[0]))
     for column in cells.columns:
         present = cells[column].notna()
-        _, bad = parse_binary(cells.loc[present, column])
+        _, bad = parse_score(cells.loc[present, column])
         if bad.any():
             row = int(np.flatnonzero(present.to_numpy())[np.flatnonzero(bad.to_numpy())[0]])
-            raise InputError(f"correct must be 0 or 1, got {cells[column].iloc[row]!r} for subject "
+            raise InputError(f"correct must be 0/1 or a score in [0, 1], got {cells[column].iloc[row]!r} for subject "
                              f"{df[alias].iloc[row]!r}", source=path, row=row + 1, column=str(column))
     long = df.melt(id_vars=[alias], var_name="instance_id", value_name="correct").rename(columns={alias: "subject"})
     return long[long["correct"].notna()].reset_index(drop=True)

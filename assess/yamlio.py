@@ -80,10 +80,10 @@ def line_of(loc: Sequence[str | int], lines: dict[Loc, int]) -> int | None:
 
 
 def validate_located(model: type[Model], data: Any, lines: dict[Loc, int], source: str | Path,
-                     *, prefix: Loc = ()) -> Model:
-    """Validate ``data`` against ``model``; report the first problem as an InputError at its line."""
+                     *, prefix: Loc = (), context: dict[str, Any] | None = None) -> Model:
+    """Validate ``data`` against ``model`` (with a validation ``context``); report the first problem at its line."""
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=context)
     except pydantic.ValidationError as err:
         errors = err.errors()
         # A misspelt key shows up as both "extra" and "missing"; the extra one says what to fix.

@@ -14,9 +14,10 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .classifiers import make_classifier
+from .classifiers import fit_weighted, make_classifier
 from .embeddings import DEFAULT_MODEL, embed_texts
-from .features import DEMAND_FEATURES, TEXT_COLUMN, binary_target, check_features, demand_features, require_table, texts
+from .features import DEMAND_FEATURES, TEXT_COLUMN, check_features, demand_features, graded_target, require_table, \
+    texts
 
 
 #: Inverse L2 strength of the logistic classifier on embeddings (chosen on held-out folds, see README).
@@ -29,13 +30,18 @@ class TabularAssessor(ClassifierMixin, BaseEstimator):
     def _features(self, X: pd.DataFrame) -> np.ndarray:
         raise NotImplementedError
 
-    def fit(self, X: pd.DataFrame, y: Sequence[int]) -> "TabularAssessor":
-        """Learn success from the rows of ``X`` and their 0/1 outcomes ``y``."""
+    def fit(self, X: pd.DataFrame, y: Sequence[float], sample_weight: Sequence[float] | None = None) -> "TabularAssessor":
+        """Learn success from the rows of ``X`` and their outcomes ``y``.
+
+        ``y`` (n,): 0/1 outcomes or success rates in [0, 1]; ``sample_weight`` (n,): the trials behind
+        each rate (k of n attempts: ``y = k / n``, weight ``n``). Graded rows train as weighted
+        successes and failures (:func:`~predictors.features.graded_target`), the binomial log-loss.
+        """
         who = type(self).__name__
         require_table(X, who)
-        target = binary_target(y, len(X), who)
+        rows, labels, weight = graded_target(y, len(X), who, sample_weight)
         model = make_classifier(self.classifier, self.random_state, self.n_jobs, self.C)
-        model.fit(self._features(X), target)
+        fit_weighted(model, self._features(X)[rows], labels, weight)
         self.model_ = model
         self.classes_ = np.array([0, 1])
         return self

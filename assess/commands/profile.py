@@ -13,7 +13,8 @@ from ..config import load_profile_config
 from ..plots import FEW_INSTANCES
 from ..profile import ProfileResult, run_profile
 from ..report import REPORT_HTML, write_comparison
-from ..scales import SCALE_NAMES
+from ..scaleset import rubric_folders
+from .options import RubricsOption, active_scale_set
 
 console = Console()
 
@@ -31,6 +32,7 @@ def profile_table(results: list[ProfileResult]) -> Table:
     for result in results:
         table.add_column(result.config.subject, justify="right")
     indexed = [r.abilities.set_index("scale") for r in results]
+    names = results[0].scales.names
     for scale in results[0].abilities["scale"]:
         cells = []
         for frame in indexed:
@@ -38,7 +40,7 @@ def profile_table(results: list[ProfileResult]) -> Table:
             interval = f" [{_fmt(row['ci_low'])}, {_fmt(row['ci_high'])}]" if np.isfinite(row["ci_low"]) else ""
             few = " [yellow]*[/]" if 0 < row["n"] < FEW_INSTANCES else ""
             cells.append(f"[bold]{_fmt(row['ability'])}[/]{interval} [dim](n={int(row['n'])})[/]{few}")
-        table.add_row(scale, SCALE_NAMES[scale], *cells)
+        table.add_row(scale, names[scale], *cells)
     return table
 
 
@@ -47,9 +49,15 @@ def profile(
     force: bool = typer.Option(False, "--force", help="Recompute even when the outputs are up to date."),
     compare_out: Path | None = typer.Option(None, "--compare-out", help="With several configs: write side-by-side "
                                             "comparison.{csv,png,html} here."),
+    rubrics: list[Path] | None = RubricsOption,
 ) -> None:
     """Fit each subject's characteristic curves and write abilities, plots and an HTML report."""
     loaded = [load_profile_config(path) for path in configs]
+    if rubrics:
+        loaded = [c.model_copy(update={"rubrics": list(rubric_folders(c.rubrics, [p.resolve() for p in rubrics]))})
+                  for c in loaded]
+    for config in loaded:
+        active_scale_set(None, config.rubrics, console=console)
     results: list[ProfileResult] = []
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=console, transient=True) as progress:
