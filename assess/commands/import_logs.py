@@ -66,7 +66,8 @@ def inspect_logs(
     files: list[Path] = typer.Argument(..., help="Inspect AI eval logs in JSON."),
     subject: str | None = typer.Option(None, "--subject", help="Subject name (default: the log's eval.model)."),
     scorer: str | None = typer.Option(None, "--scorer", help="Scorer to read when samples carry several."),
-    epoch: int = typer.Option(1, "--epoch", min=1, help="Epoch to import."),
+    epoch: int | None = typer.Option(None, "--epoch", min=1, help="Import this epoch alone (default: every "
+                                     "epoch, kept as successes of trials)."),
     battery: str = BATTERY, by: str = BY, id_prefix: str = ID_PREFIX, output: Path = OUTPUT,
 ) -> None:
     """Inspect AI JSON eval logs."""

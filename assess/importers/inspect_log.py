@@ -3,8 +3,12 @@
 A log holds ``eval`` (task, model, ...), ``status`` and ``samples``; each sample has ``id``,
 ``epoch``, ``input`` (a string or chat messages), ``target``, ``output`` (``choices[0].message``
 with string or content-part ``content``) and ``scores`` — one entry per scorer whose ``value`` is
-"C" (correct), "I" (incorrect), "N" (no answer), a number or a boolean. Partial credit ("P",
-0.5) has no binary meaning and is refused with its sample named.
+"C" (correct), "I" (incorrect), "N" (no answer), "P" (partial credit, 0.5, as Inspect's own
+``value_to_float``), a number in [0, 1] or a boolean; anything else is refused with its sample named.
+
+A log run with several epochs holds one sample per (id, epoch). By default every epoch is kept:
+one record per id with ``successes`` (the sum of its scores) and ``trials`` (its epochs), so
+k of n attempts reach the abilities as binomial counts; ``epoch=N`` reads one epoch alone.
 """
 from __future__ import annotations
 
@@ -17,13 +21,13 @@ import pandas as pd
 from ..errors import InputError
 from .matching import RECORD_COLUMNS, record_id
 
-#: Inspect's letter values with a binary meaning.
-LETTER_VALUES: dict[str, int] = {"C": 1, "I": 0, "N": 0}
+#: Inspect's letter values, as its ``value_to_float`` reads them.
+LETTER_VALUES: dict[str, float] = {"C": 1.0, "I": 0.0, "N": 0.0, "P": 0.5}
 
 
 def read_inspect_log(path: str | Path, *, subject: str | None = None, scorer: str | None = None,
-                     epoch: int = 1) -> pd.DataFrame:
-    """Records (see :mod:`.matching`) of one epoch of a JSON eval log; ``subject`` defaults to ``eval.model``."""
+                     epoch: int | None = None) -> pd.DataFrame:
+    """Records (see :mod:`.matching`) of a JSON eval log, all epochs (default) or one; ``subject`` defaults to ``eval.model``."""
     path = Path(path)
     log = _load(path)
     subject = subject or str((log.get("eval") or {}).get("model") or "")
@@ -33,17 +37,27 @@ def read_inspect_log(path: str | Path, *, subject: str | None = None, scorer: st
     if not isinstance(samples, list) or not samples:
         raise InputError(f"the log has no samples (status {log.get('status')!r}); was it written with "
                          "--no-log-samples?", source=path)
-    records = []
+    records: dict[str, dict[str, Any]] = {}
     for number, sample in enumerate(samples, start=1):
-        if int(sample.get("epoch", 1)) != epoch:
+        if epoch is not None and int(sample.get("epoch", 1)) != epoch:
             continue
         where = f"sample {number} (id {sample.get('id')!r})"
-        records.append({"source": str(path), "row": number, "subject": subject,
-                        "record_id": record_id(sample.get("id")), "text": input_text(sample.get("input")), "raw_output": output_text(sample.get("output")),
-                        "correct": _correct(sample.get("scores"), scorer, path, where)})
+        score = _correct(sample.get("scores"), scorer, path, where)
+        key = record_id(sample.get("id"))
+        if key in records:  # another epoch of the same sample
+            records[key]["successes"] += score
+            records[key]["trials"] += 1
+            continue
+        records[key] = {"source": str(path), "row": number, "subject": subject, "record_id": key,
+                        "text": input_text(sample.get("input")), "raw_output": output_text(sample.get("output")),
+                        "successes": score, "trials": 1}
     if not records:
         raise InputError(f"no sample of epoch {epoch}", source=path)
-    return pd.DataFrame(records, columns=RECORD_COLUMNS)
+    table = pd.DataFrame(list(records.values())).reindex(columns=RECORD_COLUMNS)
+    table["correct"] = table["successes"] / table["trials"]
+    if (table["trials"] == 1).all():
+        table[["successes", "trials"]] = float("nan")  # one attempt each: plain outcomes
+    return table
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -88,7 +102,7 @@ def output_text(output: Any) -> str:
     return _text(choices[0].get("message", {}).get("content")) if choices else ""
 
 
-def _correct(scores: Any, scorer: str | None, path: Path, where: str) -> int:
+def _correct(scores: Any, scorer: str | None, path: Path, where: str) -> float:
     if not isinstance(scores, dict) or not scores:
         raise InputError(f"{where} has no scores", source=path)
     if scorer is None:
@@ -101,7 +115,7 @@ def _correct(scores: Any, scorer: str | None, path: Path, where: str) -> int:
     value = scores[scorer].get("value") if isinstance(scores[scorer], dict) else None
     if isinstance(value, str) and value in LETTER_VALUES:
         return LETTER_VALUES[value]
-    if isinstance(value, bool) or (isinstance(value, (int, float)) and value in (0, 1)):
-        return int(value)
-    raise InputError(f"{where}: score {scorer!r} is {value!r}, which is not correct/incorrect "
-                     "(C, I, N, 0, 1, true, false)", source=path)
+    if isinstance(value, bool) or (isinstance(value, (int, float)) and 0 <= value <= 1):
+        return float(value)
+    raise InputError(f"{where}: score {scorer!r} is {value!r}, which is not a score "
+                     "(C, I, N, P, true, false or a number in [0, 1])", source=path)

@@ -2,7 +2,9 @@
 
 Records come from other harnesses' logs as a DataFrame with columns ``source`` (the file),
 ``row`` (where the record sits in it, 1-based), ``subject``, ``record_id`` (the harness's id), ``text`` (the prompt it
-showed or the question field; may be empty), ``correct`` and ``raw_output``.
+showed or the question field; may be empty), ``correct`` (0/1 or a score in [0, 1]), ``raw_output`` and, for a
+record that stands for several attempts (Inspect epochs, lm-eval repeats), ``successes`` and ``trials``
+(NaN otherwise). When any record has counts, every outcome gets them (a single attempt is 1 trial).
 
 By id, the instance id is ``id_prefix + record_id``. By prompt, a record matches the battery item
 whose normalised prompt equals its text, else the item whose prompt appears inside the text (the
@@ -23,7 +25,8 @@ import pandas as pd
 from ..battery import validate_outcomes
 from ..errors import InputError
 
-RECORD_COLUMNS: tuple[str, ...] = ("source", "row", "subject", "record_id", "text", "correct", "raw_output")
+RECORD_COLUMNS: tuple[str, ...] = ("source", "row", "subject", "record_id", "text", "correct", "raw_output",
+                                   "successes", "trials")
 REPORT_COLUMNS: tuple[str, ...] = ("source", "row", "subject", "record_id", "reason", "text")
 #: Length of the prompt prefix used to find battery prompts inside longer logged texts.
 _ANCHOR = 40
@@ -112,6 +115,7 @@ def match_records(records: pd.DataFrame, battery: pd.DataFrame, *, by: MatchBy |
         raise InputError(f"match by 'id' or 'prompt', not {by!r}")
     known = set(battery["instance_id"])
     index = PromptIndex(battery) if by == "prompt" else None
+    counted = "trials" in records.columns and bool(records["trials"].notna().any())
     kept: list[dict] = []
     report: list[dict] = []
     taken: dict[tuple[str, str], str] = {}
@@ -128,9 +132,15 @@ def match_records(records: pd.DataFrame, battery: pd.DataFrame, *, by: MatchBy |
                            "text": normalise_prompt(record["text"])[:100]})
             continue
         taken[(record["subject"], candidates[0])] = f"{record['source']} row {record['row']}"
-        kept.append({"subject": record["subject"], "instance_id": candidates[0], "correct": record["correct"],
-                     "raw_output": record["raw_output"]})
-    outcomes = pd.DataFrame(kept, columns=["subject", "instance_id", "correct", "raw_output"])
+        row = {"subject": record["subject"], "instance_id": candidates[0], "correct": record["correct"],
+               "raw_output": record["raw_output"]}
+        if counted:
+            single = pd.isna(record["trials"])
+            row.update(successes=record["correct"] if single else record["successes"],
+                       trials=1 if single else record["trials"])
+        kept.append(row)
+    columns = ["subject", "instance_id", "correct", "raw_output"] + (["successes", "trials"] if counted else [])
+    outcomes = pd.DataFrame(kept, columns=columns)
     return MatchResult(validate_outcomes(outcomes, "<matched records>", battery), pd.DataFrame(report, columns=REPORT_COLUMNS))
 
 
