@@ -4,10 +4,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from .errors import InputError
 from .scaleset import RubricsKey, ScaleSet, load_scale_set, resolve_folders
-from .yamlio import load_config
+from .yamlio import LocatedValueError, load_config
 
 #: The value of ``battery``/``outcomes`` that selects the bundled sample.
 SAMPLE = "sample"
@@ -47,6 +48,22 @@ class ProfileConfig(BaseModel):
             raise ValueError("give at least one scale, or leave the key out for every level scale")
         return value
 
+    @model_validator(mode="after")
+    def _scales_of_the_set(self, info: ValidationInfo) -> "ProfileConfig":
+        """With the file's folder in the context, check ``rubrics`` and ``scales`` at their lines."""
+        base = (info.context or {}).get("base")
+        if base is None:
+            return self
+        try:
+            scales = load_scale_set(resolve_folders(self.rubrics, base))
+        except InputError as err:
+            raise LocatedValueError(("rubrics",), str(err)) from None
+        try:
+            self.fitted_scales(scales)
+        except InputError as err:
+            raise LocatedValueError(("scales",), err.reason) from None
+        return self
+
     def scale_set(self) -> ScaleSet:
         """The active scale set: the bundled rubrics and the ``rubrics`` folders."""
         return load_scale_set(self.rubrics)
@@ -70,4 +87,5 @@ class ProfileConfig(BaseModel):
 def load_profile_config(path: str | Path) -> ProfileConfig:
     """Read and validate ``model.yaml``; relative paths are taken from the file's folder."""
     path = Path(path)
-    return load_config(ProfileConfig, path).resolve(path.resolve().parent)
+    base = path.resolve().parent
+    return load_config(ProfileConfig, path, context={"base": base}).resolve(base)

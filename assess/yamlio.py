@@ -113,8 +113,11 @@ def _unknown_key_message(model: type[pydantic.BaseModel], parent: Loc) -> str:
     return "unknown key"
 
 
-def load_config(model: type[Model], path: str | Path) -> Model:
-    """Read a YAML config file that holds one mapping into ``model``; every error names file, line and key."""
+def load_config(model: type[Model], path: str | Path, context: dict[str, Any] | None = None) -> Model:
+    """Read a YAML config file that holds one mapping into ``model``; every error names file, line and key.
+
+    ``context`` goes to the model's validators (e.g. the file's folder, to resolve relative paths).
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -125,4 +128,4 @@ def load_config(model: type[Model], path: str | Path) -> Model:
     data, lines = load_yaml(text, path)
     if not isinstance(data, dict):
         raise located_error(f"expected a mapping of keys ({', '.join(model.model_fields)}) at the top level", path, 1)
-    return validate_located(model, data, lines, path)
+    return validate_located(model, data, lines, path, context=context)

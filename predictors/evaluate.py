@@ -56,7 +56,7 @@ class Evaluation:
 
 def _per_subject_splits(protocol: str, rows: pd.DataFrame, n_splits: int, seed: int, task_column: str,
                         benchmark_column: str) -> list[Split]:
-    y = rows["correct"].to_numpy()
+    y = (rows["correct"].to_numpy() >= 0.5).astype(int)  # graded outcomes stratify on their majority
     if protocol == "in_distribution":
         k = min(n_splits, int(np.bincount(y, minlength=2).min()))
         if k < 2:
@@ -84,7 +84,8 @@ def _fit_predict(assessor, train: pd.DataFrame, test: pd.DataFrame, profiles: Pr
     if profiles is not None:
         model.set_params(profiles=profiles)
     start = time.perf_counter()
-    model.fit(train, train["correct"].to_numpy())
+    weights = {"sample_weight": train["trials"].to_numpy()} if "trials" in train.columns else {}
+    model.fit(train, train["correct"].to_numpy(), **weights)
     fitted = time.perf_counter()
     p = model.predict_proba(test, profiles) if profiles is not None else model.predict_proba(test)
     return p[:, 1], fitted - start, time.perf_counter() - fitted

@@ -84,8 +84,8 @@ def test_filters_restrict_the_battery(workspace):
 
 @pytest.mark.parametrize("overrides, message", [
     ({"subject": "nobody"}, r"key 'subject': 'nobody' has no outcomes"),
-    ({"scales": ["QLq", "XYZ"]}, r"model\.yaml: line \d+: scales: unknown scale code\(s\) 'XYZ'"),
-    ({"scales": []}, r"model\.yaml: line \d+: scales: give at least one scale, or leave the key out for all 18"),
+    ({"scales": ["QLq", "XYZ"]}, r"model\.yaml: line \d+: scales: unknown level scale code\(s\) 'XYZ'"),
+    ({"scales": []}, r"model\.yaml: line \d+: scales: give at least one scale, or leave the key out for every level scale"),
     ({"scales": ["QLq", "KNn", "QLq"]}, r"model\.yaml: line \d+: scales: scale\(s\) listed more than once: QLq"),
     ({"bootstrap": -1}, r"model\.yaml: line \d+: bootstrap: Input should be greater than or equal to 0"),
     ({"colour": "red"}, r"model\.yaml: line \d+: colour: unknown key \(allowed: subject, battery"),

@@ -17,6 +17,7 @@ from ..importers.lm_eval import read_lm_eval_samples
 from ..importers.matching import MatchResult, match_records
 from ..importers.wide import read_wide
 from ..runs.job import load_battery, write_outcomes
+from .options import RubricsOption, active_scale_set
 
 console = Console(stderr=True)
 app = typer.Typer(help="Import per-instance outcomes from lm-evaluation-harness, Inspect AI or wide matrices.",
@@ -33,9 +34,11 @@ def unmatched_path(output: Path) -> Path:
     return output.with_name(f"{output.stem}.unmatched.csv")
 
 
-def finish(records: list[pd.DataFrame], battery: str, by: str, id_prefix: str, output: Path) -> MatchResult:
+def finish(records: list[pd.DataFrame], battery: str, by: str, id_prefix: str, output: Path,
+           rubrics: list[Path] | None) -> MatchResult:
     """Match the records, write outcomes and the unmatched report, print a one-line summary."""
-    result = match_records(pd.concat(records, ignore_index=True), load_battery(battery), by=by, id_prefix=id_prefix)
+    table = load_battery(battery, active_scale_set(rubrics, console=console))
+    result = match_records(pd.concat(records, ignore_index=True), table, by=by, id_prefix=id_prefix)
     write_outcomes(result.outcomes, output)
     report = unmatched_path(output)
     write_with(report, lambda tmp: result.unmatched.to_csv(tmp, index=False))
@@ -54,11 +57,12 @@ def lm_eval(
     text_field: str | None = typer.Option(None, "--text-field", help="Take the prompt from doc[FIELD] instead of "
                                           "the request context."),
     battery: str = BATTERY, by: str = BY, id_prefix: str = ID_PREFIX, output: Path = OUTPUT,
+    rubrics: list[Path] | None = RubricsOption,
 ) -> None:
     """lm-evaluation-harness per-sample logs."""
     records = [read_lm_eval_samples(f, subject, metric=metric, filter_name=filter_name, id_field=id_field,
                                     text_field=text_field) for f in files]
-    finish(records, battery, by, id_prefix, output)
+    finish(records, battery, by, id_prefix, output, rubrics)
 
 
 @app.command("inspect")
@@ -69,10 +73,11 @@ def inspect_logs(
     epoch: int | None = typer.Option(None, "--epoch", min=1, help="Import this epoch alone (default: every "
                                      "epoch, kept as successes of trials)."),
     battery: str = BATTERY, by: str = BY, id_prefix: str = ID_PREFIX, output: Path = OUTPUT,
+    rubrics: list[Path] | None = RubricsOption,
 ) -> None:
     """Inspect AI JSON eval logs."""
     records = [read_inspect_log(f, subject=subject, scorer=scorer, epoch=epoch) for f in files]
-    finish(records, battery, by, id_prefix, output)
+    finish(records, battery, by, id_prefix, output, rubrics)
 
 
 @app.command("wide")
@@ -81,10 +86,11 @@ def wide(
     orientation: str = typer.Option("subjects-as-rows", "--orientation",
                                     help="subjects-as-rows (columns are instance ids) or instances-as-rows."),
     battery: str = BATTERY, id_prefix: str = ID_PREFIX, output: Path = OUTPUT,
+    rubrics: list[Path] | None = RubricsOption,
 ) -> None:
     """Wide outcome matrices, matched by id."""
     records = [read_wide(f, orientation) for f in files]  # type: ignore[arg-type]
-    finish(records, battery, "id", id_prefix, output)
+    finish(records, battery, "id", id_prefix, output, rubrics)
 
 
 def register(app_: typer.Typer) -> None:

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..backends import BackendConfig
 from ..config import SAMPLE, Filters
 from ..errors import InputError
+from ..scaleset import RubricsKey, resolve_folders
 from ..yamlio import load_config
 from .scorers import SO_THE_ANSWER_IS
 
@@ -71,6 +72,7 @@ class RunConfig(_Strict):
     templates: dict[str, str] = Field(default_factory=dict)
     output: str
     cache: str | None = Field(None, description="SQLite cache; default: the output path with .sqlite")
+    rubrics: RubricsKey = Field(default_factory=list, description="rubric folders whose scales join the bundled ones")
 
     def resolve(self, base: Path) -> RunConfig:
         """Relative paths become absolute from ``base``; ``sample`` / ``reference`` stay as they are."""
@@ -82,6 +84,7 @@ class RunConfig(_Strict):
             "battery": absolute(self.battery), "output": output,
             "cache": absolute(self.cache) or str(Path(output).with_suffix(".sqlite")),
             "select": self.select.model_copy(update={"instance_ids": absolute(self.select.instance_ids, REFERENCE)}),
+            "rubrics": resolve_folders(self.rubrics, base),
         })
 
 

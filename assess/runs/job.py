@@ -6,18 +6,20 @@ selection and the run summary (API keys are never in a config, only the name of 
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 from rich.console import Console
 
-from ..atomic import write_json, write_with
+from ..atomic import write_with
 from ..backends import make_backend
-from ..battery import validate_outcomes
+from ..battery import validate_battery, validate_outcomes
 from ..config import SAMPLE
 from ..datasets import load_sample, reference_subset
 from ..errors import InputError
+from ..scaleset import ScaleSet, default_scale_set, load_scale_set
+from ..schemas import RunSettingsFile, read_file, write_file
 from ..sources import read_battery
 from .config import REFERENCE, RunConfig, resolve_model
 from .dataset import DEFAULT_TEMPLATES, build_samples, select_rows
@@ -28,9 +30,13 @@ from .solvers import GenerateSolver, RankSolver, Solver
 from .store import RunCache
 
 
-def load_battery(spec: str) -> pd.DataFrame:
-    """The bundled sample battery (``sample``) or a battery file."""
-    return load_sample()[0] if spec == SAMPLE else read_battery(spec)
+def load_battery(spec: str, scales: ScaleSet | None = None) -> pd.DataFrame:
+    """The bundled sample battery (``sample``) or a battery file, under a scale set (default: bundled)."""
+    if spec != SAMPLE:
+        return read_battery(spec, scales=scales)
+    battery = load_sample()[0]
+    return battery if scales is None or scales is default_scale_set() else validate_battery(battery, "bundled sample",
+                                                                                            scales)
 
 
 def selected_ids(spec: str | None) -> list[str] | None:
@@ -66,7 +72,7 @@ def build_solver(config: RunConfig) -> Solver:
 
 async def run_job(config: RunConfig, console: Console | None = None) -> tuple[pd.DataFrame, RunSummary]:
     """Run the configured subject, write its outcomes and settings, and return both with the summary."""
-    battery = load_battery(config.battery)
+    battery = load_battery(config.battery, load_scale_set(config.rubrics))
     sel = config.select
     rows = select_rows(battery, benchmarks=sel.benchmarks, tasks=sel.tasks, families=sel.answer_formats,
                        instance_ids=selected_ids(sel.instance_ids), limit=sel.limit, stratify=sel.stratify,
@@ -91,9 +97,7 @@ async def run_job(config: RunConfig, console: Console | None = None) -> tuple[pd
             await scorer.backend.aclose()
         cache.close()
     write_outcomes(outcomes, config.output)
-    write_json(settings_path(config.output), {**run_settings(config, solver, summary),
-                                              "skipped": [{"instance_id": e.instance_id, "problem": e.reason}
-                                                          for e in skipped]})
+    write_file(settings_path(config.output), run_settings(config, solver, summary, skipped))
     return outcomes, summary
 
 
@@ -111,10 +115,18 @@ def settings_path(output: str | Path) -> Path:
     return output.with_name(f"{output.stem}.settings.json")
 
 
-def run_settings(config: RunConfig, solver: Solver, summary: RunSummary) -> dict[str, Any]:
-    """Everything that produced the outcomes, for the record."""
-    return {"subject": config.subject, "backend": config.backend.model_dump(), "solver": solver.settings(),
-            "scorer": config.scorer, "regex": config.regex if config.scorer == "regex" else None,
-            "tolerance": config.tolerance.model_dump(), "judge": config.judge.model_dump() if config.judge else None,
-            "fewshot": config.fewshot, "templates": {**DEFAULT_TEMPLATES, **config.templates},
-            "select": config.select.model_dump(), "battery": config.battery, "summary": summary.as_dict()}
+def run_settings(config: RunConfig, solver: Solver, summary: RunSummary,
+                 skipped: Sequence[InputError] = ()) -> RunSettingsFile:
+    """Everything that produced the outcomes, for the record (the schema of ``<output>.settings.json``)."""
+    return RunSettingsFile(
+        subject=config.subject, battery=config.battery, outcomes=config.output, backend=config.backend.model_dump(),
+        solver=solver.settings(), scorer=config.scorer, regex=config.regex if config.scorer == "regex" else None,
+        tolerance=config.tolerance.model_dump(), judge=config.judge.model_dump() if config.judge else None,
+        fewshot=config.fewshot, templates={**DEFAULT_TEMPLATES, **config.templates},
+        select=config.select.model_dump(), rubrics=config.rubrics, summary=summary.as_dict(),
+        skipped=[{"instance_id": e.instance_id, "problem": e.reason} for e in skipped])
+
+
+def read_run_settings(output: str | Path) -> RunSettingsFile:
+    """The settings of the run that wrote the outcomes ``output`` (checked against their schema)."""
+    return read_file(settings_path(output), RunSettingsFile)
