@@ -18,6 +18,7 @@ from ..battery import validate_battery, validate_outcomes
 from ..config import SAMPLE
 from ..datasets import load_sample, reference_subset
 from ..errors import InputError
+from ..registry import SCORERS
 from ..scaleset import ScaleSet, default_scale_set, load_scale_set
 from ..schemas import RunSettingsFile, read_file, write_file
 from ..sources import read_battery
@@ -25,7 +26,7 @@ from .config import REFERENCE, RunConfig, resolve_model
 from .dataset import DEFAULT_TEMPLATES, build_samples, select_rows
 from .judge import JudgeScorer
 from .runner import RunSummary, run_samples
-from .scorers import AutoScorer, ChoiceScorer, ExactMatchScorer, NumericScorer, RegexScorer, Scorer
+from .scorers import Scorer
 from .solvers import GenerateSolver, RankSolver, Solver
 from .store import RunCache
 
@@ -52,14 +53,8 @@ def selected_ids(spec: str | None) -> list[str] | None:
 
 
 def build_scorer(config: RunConfig, cache: RunCache) -> Scorer:
-    """The scorer a config names (the judge gets its own backend and shares the run cache)."""
-    tol = config.tolerance
-    if config.scorer == "judge":
-        assert config.judge is not None  # checked when the config was loaded
-        return JudgeScorer(make_backend(config.judge), config.judge.model, config.judge.generation, cache)
-    return {"auto": lambda: AutoScorer(tol.rel, tol.abs), "choice": ChoiceScorer, "exact": ExactMatchScorer,
-            "numeric": lambda: NumericScorer(tol.rel, tol.abs),
-            "regex": lambda: RegexScorer(config.regex, tol.rel, tol.abs)}[config.scorer]()
+    """The scorer a config names, from :data:`assess.registry.SCORERS` (the judge shares the run cache)."""
+    return SCORERS.get(config.scorer, key="scorer")(config, cache)
 
 
 def build_solver(config: RunConfig) -> Solver:
