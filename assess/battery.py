@@ -11,13 +11,15 @@ them as binomial counts; assessors as sample weights.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .scaleset import ScaleSet, default_scale_set
+from .scaleset import ScaleSet, default_scale_set, load_scale_set
 
 #: Text columns of a battery; only ``instance_id`` is mandatory, the others default to "".
 TEXT_COLUMNS: tuple[str, ...] = ("instance_id", "benchmark", "task", "prompt", "target", "answer_format")
@@ -194,3 +196,39 @@ def join(battery: pd.DataFrame, outcomes: pd.DataFrame, subject: str | None = No
         outcomes = outcomes[outcomes["subject"] == subject]
     columns = ["subject", "instance_id", "correct"] + [c for c in COUNT_COLUMNS if c in outcomes.columns]
     return outcomes[columns].merge(battery, on="instance_id", how="inner")
+
+
+@dataclass(frozen=True)
+class Battery:
+    """Validated instances plus the scale set they are annotated under (``assess.Battery``).
+
+    ``table`` is the validated DataFrame (canonical columns first); ``scales`` the active
+    :class:`~assess.scaleset.ScaleSet`.
+    """
+
+    table: pd.DataFrame
+    scales: ScaleSet
+
+    @classmethod
+    def read(cls, path: str | Path, *, rubrics: Sequence[str | Path] = (),
+             mapping: Mapping[str, str] | None = None) -> Battery:
+        """Read a battery file under the bundled rubrics plus ``rubrics`` folders (as ``--rubrics``)."""
+        from .sources import read_battery
+
+        scales = load_scale_set(rubrics)
+        return cls(read_battery(path, mapping, scales), scales)
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, *, rubrics: Sequence[str | Path] = (),
+                   source: str = "<battery>") -> Battery:
+        """Validate an in-memory table under the bundled rubrics plus ``rubrics`` folders."""
+        scales = load_scale_set(rubrics)
+        return cls(validate_battery(frame, source, scales), scales)
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def demands(self, codes: Sequence[str] | None = None) -> np.ndarray:
+        """(n_instances, n_scales) levels of ``codes`` (default: every level scale), NaN where not annotated."""
+        chosen = self.scales.check(codes, key="codes") if codes is not None else self.scales.level_codes
+        return self.table.loc[:, list(chosen)].to_numpy(dtype=float)

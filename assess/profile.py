@@ -33,6 +33,7 @@ from .profile_result import ProfileResult
 from .report import ABILITIES_CSV, EMPIRICAL_CSV, MANIFEST, write_report
 from .scaleset import ScaleSet, default_scale_set
 from .sources import read_battery, read_outcomes
+from .yamlio import validate_located
 
 __all__ = ["ProfileResult", "load_inputs", "profile", "run_profile"]
 
@@ -156,7 +157,8 @@ def profile(config: str | Path | ProfileConfig | None = None, *, force: bool = F
     paths are taken from the current folder.
     """
     if config is None:
-        config = ProfileConfig.model_validate(settings).resolve(Path.cwd())
+        base = Path.cwd()
+        config = validate_located(ProfileConfig, settings, {}, "assess.profile()", context={"base": base}).resolve(base)
     elif settings:
         raise InputError("give a config or model.yaml keys, not both")
     elif not isinstance(config, ProfileConfig):

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .battery import COUNT_COLUMNS, OUTCOME_COLUMNS, battery_columns, parse_score, validate_battery, validate_outcomes
+from .battery import COUNT_COLUMNS, OUTCOME_COLUMNS, Battery, battery_columns, parse_score, validate_battery, validate_outcomes
 from .errors import InputError
 from .scaleset import ScaleSet
 
@@ -103,15 +103,18 @@ def read_outcomes(
     subject: str | None = None,
     layout: str = "auto",
     mapping: Mapping[str, str] | None = None,
-    battery: pd.DataFrame | None = None,
+    battery: pd.DataFrame | Battery | None = None,
 ) -> pd.DataFrame:
-    """Read and validate outcomes in ``long``, ``per-subject`` or ``wide`` layout (``auto`` guesses).
+    """Read and validate outcomes in ``long``, ``per-subject`` or ``wide`` layout (``auto`` guesses); ``assess.read_outcomes``.
+
+    With a ``battery`` (a table or :class:`~assess.battery.Battery`), every instance must belong to it.
 
     A per-subject file (``instance_id, correct`` or ``instance_id, successes, trials``) takes
     ``subject`` or, failing that, the file stem. In a wide matrix, empty cells mean "not run" and
     are dropped; the others are 0/1 or scores in [0, 1].
     """
     path = Path(path)
+    battery = battery.table if isinstance(battery, Battery) else battery
     df = _apply_mapping(read_table(path), mapping, OUTCOME_COLUMNS + COUNT_COLUMNS, path)
     layout = _guess_layout(df) if layout == "auto" else layout
     if layout == "long":
