@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from rich.progress import Progress
 from sklearn.base import clone
 from sklearn.model_selection import GroupKFold, KFold, LeaveOneGroupOut, StratifiedKFold
 
 from assess.battery import join
 from assess.errors import InputError
+from assess.progress import ProgressCallback, report
 
 from .metrics import METRICS, TOLERANCE, score
 from .multisubject import MultiSubjectAssessor, Profiles
@@ -144,7 +144,7 @@ def evaluate(assessor, battery: pd.DataFrame, outcomes: pd.DataFrame, *,
              protocols: Sequence[str] = ("in_distribution",), subjects: Sequence[str] | None = None,
              n_splits: int = 5, seeds: Sequence[int] = (0,), task_column: str = "task",
              benchmark_column: str = "benchmark", profile_fn: ProfileFn | None = None,
-             tolerance: float = TOLERANCE, n_jobs: int = 1, progress: bool = False) -> Evaluation:
+             tolerance: float = TOLERANCE, n_jobs: int = 1, progress: ProgressCallback | None = None) -> Evaluation:
     """Run ``protocols`` for ``assessor`` on every subject's outcomes over ``battery``.
 
     Returns pooled out-of-fold predictions, per (protocol, subject) metrics averaged over ``seeds``
@@ -187,16 +187,16 @@ def evaluate(assessor, battery: pd.DataFrame, outcomes: pd.DataFrame, *,
     return Evaluation(predictions, table, pd.DataFrame(skipped, columns=["protocol", "subject", "reason"]))
 
 
-def _run_jobs(jobs: list, n_jobs: int, progress: bool) -> list:
+def _run_jobs(jobs: list, n_jobs: int, progress: ProgressCallback | None) -> list:
+    """Every job's result, in any order; ``progress`` gets ``evaluating`` events (jobs done of all)."""
     if not jobs:
         raise InputError("nothing to evaluate: every protocol was skipped for every subject")
     runner = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
     results = []
-    with Progress(disable=not progress, transient=True) as bar:
-        task = bar.add_task("evaluating", total=len(jobs))
-        for result in runner(jobs):
-            results.append(result)
-            bar.advance(task)
+    report(progress, "evaluating", 0, len(jobs))
+    for result in runner(jobs):
+        results.append(result)
+        report(progress, "evaluating", len(results), len(jobs))
     return results
 
 

@@ -1,4 +1,4 @@
-"""The live annotation run: bounded-concurrency scheduling, repairs, a progress bar, a closing summary.
+"""The live annotation run: bounded-concurrency scheduling, repairs, progress reports, a closing summary.
 
 Each request's answer is committed to the store the moment it arrives (including a failed parse
 that will be repaired), so a run killed at any moment resumes where it stopped; only requests that
@@ -12,11 +12,8 @@ import asyncio
 import time
 from collections.abc import Sequence
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
-from rich.text import Text
-
 from ..backends import Backend, make_backend
+from ..progress import ProgressCallback, report
 from .attempts import generation_request, needs_asking, pending_requests, record_attempt
 from .config import AnnotatorConfig
 from .prompts import AnnotationRequest
@@ -24,17 +21,13 @@ from .store import AnnotationStore, StoredAnswer
 from .summary import RunSummary
 
 
-class RateColumn(ProgressColumn):
-    """Completed requests per second."""
-
-    def render(self, task: Task) -> Text:
-        return Text(f"{task.speed:.2f} req/s" if task.speed else "-- req/s")
-
-
 async def annotate(requests: Sequence[AnnotationRequest], backend: Backend, store: AnnotationStore,
                    config: AnnotatorConfig, *, retry_failures: bool = False,
-                   console: Console | None = None) -> RunSummary:
-    """Answer every request not yet in the store; return the run's summary (also recorded in the store)."""
+                   progress: ProgressCallback | None = None) -> RunSummary:
+    """Answer every request not yet in the store; return the run's summary (also recorded in the store).
+
+    ``progress`` receives ``annotating`` events: requests finished of those to ask.
+    """
     started = time.monotonic()
     answers = store.get(r.key for r in requests)
     todo = pending_requests(requests, answers, config, retry_failures)
@@ -43,27 +36,27 @@ async def annotate(requests: Sequence[AnnotationRequest], backend: Backend, stor
     queue: asyncio.Queue[list[AnnotationRequest]] = asyncio.Queue()
     for batch in batches:
         queue.put_nowait(batch)
-    progress = Progress(TextColumn("annotating"), BarColumn(), MofNCompleteColumn(), RateColumn(),
-                        TimeRemainingColumn(), console=console or Console(stderr=True), transient=False)
+    done = 0
 
     async def worker() -> None:
+        nonlocal done
         while not queue.empty():
             batch = queue.get_nowait()
             for request in await _ask_until_done(batch, backend, store, config, answers, summary):
                 summary.count_final(answers[request.key])
-                progress.advance(task_id)
+                done += 1
+                report(progress, "annotating", done, len(todo))
 
-    with progress:
-        task_id = progress.add_task("annotating", total=len(todo))
-        try:
-            async with asyncio.TaskGroup() as group:
-                for _ in range(min(backend.concurrency, len(batches))):
-                    group.create_task(worker())
-        except BaseExceptionGroup as group_error:
-            raise group_error.exceptions[0] from None
-        finally:
-            summary.elapsed_s = round(time.monotonic() - started, 3)
-            store.record_run(config.name, requests[0].mode if requests else "", summary.as_dict())
+    report(progress, "annotating", 0, len(todo))
+    try:
+        async with asyncio.TaskGroup() as group:
+            for _ in range(min(backend.concurrency, len(batches))):
+                group.create_task(worker())
+    except BaseExceptionGroup as group_error:
+        raise group_error.exceptions[0] from None
+    finally:
+        summary.elapsed_s = round(time.monotonic() - started, 3)
+        store.record_run(config.name, requests[0].mode if requests else "", summary.as_dict())
     return summary
 
 
@@ -84,13 +77,13 @@ async def _ask_until_done(batch: list[AnnotationRequest], backend: Backend, stor
 
 
 def run_live(requests: Sequence[AnnotationRequest], store: AnnotationStore, config: AnnotatorConfig, *,
-             retry_failures: bool = False, console: Console | None = None) -> RunSummary:
+             retry_failures: bool = False, progress: ProgressCallback | None = None) -> RunSummary:
     """Synchronous entry point: build the config's backend, :func:`annotate`, close the backend."""
     backend = make_backend(config)
 
     async def run() -> RunSummary:
         try:
-            return await annotate(requests, backend, store, config, retry_failures=retry_failures, console=console)
+            return await annotate(requests, backend, store, config, retry_failures=retry_failures, progress=progress)
         finally:
             await backend.aclose()
 

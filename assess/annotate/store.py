@@ -9,13 +9,12 @@ with status ``failed`` and the raw text — never a level.
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import InputError
+from ..sqlite import SqliteFile
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
@@ -86,28 +85,13 @@ _COLUMNS = ("key", "instance_id", "instance_hash", "scales", "mode", "annotator"
             "retries", "source", "created_at")
 
 
-class AnnotationStore:
+class AnnotationStore(SqliteFile):
     """Open (creating if needed) the cache at ``path``; use as a context manager or call :meth:`close`."""
 
+    what = "annotation cache"
+
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as err:
-            raise InputError(f"not a usable annotation cache: {err}", source=self.path) from err
-
-    def __enter__(self) -> AnnotationStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._db.close()
+        super().__init__(path, _SCHEMA, autocommit=True)
 
     def put(self, answer: StoredAnswer) -> None:
         """Commit one answer (replacing an earlier failure for the same key)."""

@@ -19,6 +19,7 @@ from ..errors import InputError
 from ..scaleset import ScaleSet
 from ..sources import read_battery
 from .options import RubricsOption, active_scale_set
+from .progress_bar import progress_bars
 
 HELP = """Annotate BATTERY (CSV/Parquet/JSONL in battery layout) with demand levels from an LLM annotator.
 
@@ -87,7 +88,8 @@ def _run_live(job: AnnotationJob, store: AnnotationStore, retry_failures: bool) 
     if job.config.backend == "batch-file":
         raise InputError(f"annotator {job.config.name!r} uses backend batch-file: run with --export-requests FILE, "
                          "then --import-results FILE", column="backend")
-    return run_live(job.requests, store, job.config, retry_failures=retry_failures, console=_console)
+    with progress_bars(_console) as progress:
+        return run_live(job.requests, store, job.config, retry_failures=retry_failures, progress=progress)
 
 
 def _finish(job: AnnotationJob, store: AnnotationStore, summary: RunSummary, out: Path | None,

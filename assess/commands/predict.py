@@ -14,6 +14,7 @@ from ..atomic import write_table
 from ..errors import InputError
 from ..scaleset import ScaleSet
 from .options import RubricsOption, active_scale_set
+from .progress_bar import progress_bars
 
 console = Console(stderr=True)
 
@@ -144,10 +145,11 @@ def evaluate(
     scales = active_scale_set(rubrics, console=console)
     table, results = _read_data(battery, outcomes, sample, scales)
     model = make_assessor(assessor, classifier=classifier, base_model=base_model, features=scales.codes)
-    result = run_evaluation(model, table, results, protocols=protocol, subjects=subject or None, n_splits=folds,
-                            seeds=tuple(range(seeds)), task_column=task_column, benchmark_column=benchmark_column,
-                            profile_fn=partial(ability_profiles, scales=scales), tolerance=tolerance, n_jobs=n_jobs,
-                            progress=True)
+    with progress_bars(console, transient=True) as progress:
+        result = run_evaluation(model, table, results, protocols=protocol, subjects=subject or None, n_splits=folds,
+                                seeds=tuple(range(seeds)), task_column=task_column, benchmark_column=benchmark_column,
+                                profile_fn=partial(ability_profiles, scales=scales), tolerance=tolerance,
+                                n_jobs=n_jobs, progress=progress)
     summary = result.summary()
     write_table(result.table, output / "table.csv")
     write_table(summary, output / "summary.csv")

@@ -11,6 +11,7 @@ from ..runs.config import load_run_config
 from ..runs.job import run_job, settings_path
 from ..scaleset import rubric_folders
 from .options import RubricsOption, active_scale_set
+from .progress_bar import progress_bars
 
 console = Console(stderr=True)
 
@@ -34,7 +35,8 @@ def run(
         config = config.model_copy(update={"output": str(output), "cache": str(output.with_suffix(".sqlite"))})
     if limit is not None:
         config = config.model_copy(update={"select": config.select.model_copy(update={"limit": limit})})
-    _, summary = asyncio.run(run_job(config, console))
+    with progress_bars(console) as progress:
+        _, summary = asyncio.run(run_job(config, progress))
     console.print(summary.text(), highlight=False)
     console.print(f"wrote {config.output} and {settings_path(config.output)}", highlight=False)
 

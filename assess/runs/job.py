@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
-from rich.console import Console
 
 from ..atomic import write_with
 from ..backends import make_backend
@@ -18,6 +17,7 @@ from ..battery import validate_battery, validate_outcomes
 from ..config import SAMPLE
 from ..datasets import load_sample, reference_subset
 from ..errors import InputError
+from ..progress import ProgressCallback, report
 from ..registry import SCORERS
 from ..scaleset import ScaleSet, default_scale_set, load_scale_set
 from ..schemas import RunSettingsFile, read_file, write_file
@@ -65,8 +65,11 @@ def build_solver(config: RunConfig) -> Solver:
     return GenerateSolver(backend, config.backend.generation, config.chat)
 
 
-async def run_job(config: RunConfig, console: Console | None = None) -> tuple[pd.DataFrame, RunSummary]:
-    """Run the configured subject, write its outcomes and settings, and return both with the summary."""
+async def run_job(config: RunConfig, progress: ProgressCallback | None = None) -> tuple[pd.DataFrame, RunSummary]:
+    """Run the configured subject, write its outcomes and settings, and return both with the summary.
+
+    ``progress`` receives ``generating`` events and a ``run`` note about skipped items.
+    """
     battery = load_battery(config.battery, load_scale_set(config.rubrics))
     sel = config.select
     rows = select_rows(battery, benchmarks=sel.benchmarks, tasks=sel.tasks, families=sel.answer_formats,
@@ -78,14 +81,14 @@ async def run_job(config: RunConfig, console: Console | None = None) -> tuple[pd
     if not samples:
         raise InputError(f"none of the {len(rows)} selected items can be run; first problem: {skipped[0]}")
     if skipped:
-        (console or Console(stderr=True)).print(f"skipped {len(skipped)} unusable item(s), listed in the settings "
-                                                f"file; first: {skipped[0]}", highlight=False)
+        report(progress, "run", message=f"skipped {len(skipped)} unusable item(s), listed in the settings file; "
+                                        f"first: {skipped[0]}")
     cache = RunCache(str(config.cache))
     solver = build_solver(config)
     scorer = build_scorer(config, cache)
     identity = {"subject": config.subject, "backend": config.backend.backend, "model": config.backend.model}
     try:
-        outcomes, summary = await run_samples(samples, solver, scorer, cache, config.subject, identity, console)
+        outcomes, summary = await run_samples(samples, solver, scorer, cache, config.subject, identity, progress)
     finally:
         await solver.backend.aclose()
         if isinstance(scorer, JudgeScorer):

@@ -2,7 +2,8 @@
 
 Generations are committed to the cache batch by batch, so an interrupted run resumes where it
 stopped; scores are recomputed on every run (cheap, and a fixed scorer never needs new
-generations). Progress is a rich bar on a terminal and a log line every few batches otherwise.
+generations). Progress goes to a callback as ``generating`` events (items generated of those
+missing); the CLI draws it.
 """
 from __future__ import annotations
 
@@ -14,17 +15,12 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import pandas as pd
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from ..progress import ProgressCallback, report
 from .dataset import Sample
 from .scorers import Scorer
 from .solvers import Generation, Solver
 from .store import RunCache, cache_key
-
-#: Non-terminal progress: one log line per this many finished batches.
-LOG_EVERY = 10
-
 
 @dataclass(frozen=True)
 class RunSummary:
@@ -70,7 +66,8 @@ def sample_keys(samples: Sequence[Sample], identity: dict[str, Any]) -> list[str
 
 
 async def generate_missing(samples: Sequence[Sample], keys: Sequence[str], solver: Solver, cache: RunCache,
-                           console: Console | None = None) -> tuple[dict[str, dict[str, Any]], set[str], float]:
+                           progress: ProgressCallback | None = None
+                           ) -> tuple[dict[str, dict[str, Any]], set[str], float]:
     """Generate every sample whose key is not cached, committing each batch.
 
     Returns the payload of every key, the keys generated now and the seconds spent generating.
@@ -79,35 +76,28 @@ async def generate_missing(samples: Sequence[Sample], keys: Sequence[str], solve
     todo = [(s, k) for s, k in zip(samples, keys) if k not in payloads]
     batches = [todo[i:i + solver.batch_size] for i in range(0, len(todo), solver.batch_size)]
     gate = asyncio.Semaphore(solver.concurrency)
-    console = console or Console(stderr=True)
     started = time.perf_counter()
-    with Progress(TextColumn("generating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=console, disable=not console.is_terminal) as bar:
-        task = bar.add_task("generate", total=len(todo))
-        finished = done = 0
+    done = 0
+    report(progress, "generating", 0, len(todo))
 
-        async def run_batch(batch: list[tuple[Sample, str]]) -> None:
-            nonlocal finished, done
-            async with gate:
-                generations = await solver.solve([s for s, _ in batch])
-            fresh = {k: _payload(g) for (_, k), g in zip(batch, generations)}
-            cache.put_many(fresh)
-            payloads.update(fresh)
-            bar.advance(task, len(batch))
-            finished += 1
-            done += len(batch)  # batches finish in any order
-            if not console.is_terminal and (finished % LOG_EVERY == 0 or finished == len(batches)):
-                elapsed = time.perf_counter() - started
-                console.log(f"generated {done}/{len(todo)} ({done / elapsed:.2f} items/s)")
+    async def run_batch(batch: list[tuple[Sample, str]]) -> None:
+        nonlocal done
+        async with gate:
+            generations = await solver.solve([s for s, _ in batch])
+        fresh = {k: _payload(g) for (_, k), g in zip(batch, generations)}
+        cache.put_many(fresh)
+        payloads.update(fresh)
+        done += len(batch)  # batches finish in any order
+        report(progress, "generating", done, len(todo))
 
-        tasks = [asyncio.create_task(run_batch(batch)) for batch in batches]
-        try:
-            await asyncio.gather(*tasks)
-        except BaseException:  # the first failure ends the run; finished batches are already committed
-            for pending in tasks:
-                pending.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
+    tasks = [asyncio.create_task(run_batch(batch)) for batch in batches]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:  # the first failure ends the run; finished batches are already committed
+        for pending in tasks:
+            pending.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
     return payloads, {k for _, k in todo}, time.perf_counter() - started
 
 
@@ -117,10 +107,11 @@ def _payload(generation: Generation) -> dict[str, Any]:
 
 
 async def run_samples(samples: Sequence[Sample], solver: Solver, scorer: Scorer, cache: RunCache, subject: str,
-                      identity: dict[str, Any], console: Console | None = None) -> tuple[pd.DataFrame, RunSummary]:
+                      identity: dict[str, Any], progress: ProgressCallback | None = None
+                      ) -> tuple[pd.DataFrame, RunSummary]:
     """Outcomes (subject, instance_id, correct, raw_output, extracted) of ``samples`` and the run's summary."""
     keys = sample_keys(samples, {**identity, **solver.settings()})
-    payloads, new_keys, seconds = await generate_missing(samples, keys, solver, cache, console)
+    payloads, new_keys, seconds = await generate_missing(samples, keys, solver, cache, progress)
     new = [payloads[k] for k in new_keys]
     scores = [await scorer.score(s, payloads[k]["text"]) for s, k in zip(samples, keys)]
     outcomes = pd.DataFrame({

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError
+from ..sqlite import SqliteFile
 
 _SCHEMA = "CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, payload TEXT NOT NULL)"
 
@@ -24,18 +23,13 @@ def cache_key(parts: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
-class RunCache:
+class RunCache(SqliteFile):
     """Key → JSON payload, persisted in a SQLite file (WAL mode, one commit per ``put_many``)."""
 
+    what = "run cache"
+
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._db = sqlite3.connect(self.path)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(_SCHEMA)
-        except sqlite3.DatabaseError as err:
-            raise InputError(f"not a usable run cache ({err})", source=self.path) from err
+        super().__init__(path, _SCHEMA)
 
     def get_many(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
         """The cached payloads among ``keys``."""
@@ -56,6 +50,3 @@ class RunCache:
 
     def __len__(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
-
-    def close(self) -> None:
-        self._db.close()
