@@ -106,13 +106,13 @@ def validate_outcomes(
     successes above trials, trials of 0.
     """
     counts = [c for c in COUNT_COLUMNS if c in df.columns]
-    required = ("subject", "instance_id") + (() if len(counts) == 2 else ("correct",))
-    for col in required:
-        if col not in df.columns:
-            raise InputError("missing required column", source=source, column=col)
     if len(counts) == 1:
         other = next(c for c in COUNT_COLUMNS if c not in counts)
         raise InputError(f"column {counts[0]!r} needs {other!r} beside it", source=source, column=other)
+    required = ("subject", "instance_id") + (() if counts else ("correct",))
+    for col in required:
+        if col not in df.columns:
+            raise InputError("missing required column", source=source, column=col)
     out = df.copy().reset_index(drop=True)
     out["subject"] = out["subject"].astype(str)
     out["instance_id"] = out["instance_id"].astype(str)
