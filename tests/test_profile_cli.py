@@ -115,7 +115,7 @@ def test_bad_outcome_file_fails_the_console_script(workspace):
     proc = subprocess.run([sys.executable, "-m", "assess.cli", "profile", str(write_config(workspace))],
                           capture_output=True, text=True)
     assert proc.returncode == 2
-    assert "outcomes.csv: row 1, instance 'toy/1', column 'correct': correct must be 0 or 1, got 2" in proc.stderr.replace("\n", "")
+    assert "outcomes.csv: row 1, instance 'toy/1', column 'correct': correct must be 0/1 or a score in [0, 1], got 2" in proc.stderr.replace("\n", "")
     assert "Traceback" not in proc.stderr
 
 
