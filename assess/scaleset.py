@@ -155,8 +155,13 @@ def _load(folders: tuple[str, ...], bundled: bool) -> ScaleSet:
     rubrics: dict[str, Rubric] = dict(base)
     replaced: list[tuple[str, str, str]] = []
     from_user: dict[str, Rubric] = {}
+    from .battery import PROVENANCE_COLUMNS, TEXT_COLUMNS  # a code is a battery column: these names are taken
+
     for folder in folders:
         for code, rubric in load_rubrics(folder).items():
+            if code in TEXT_COLUMNS + PROVENANCE_COLUMNS:
+                raise InputError(f"rubric code {code!r} is a battery column name; give the scale another code",
+                                 source=rubric.source)
             if code in from_user:
                 raise InputError(f"rubric {code} is given twice (first: {from_user[code].source})", source=rubric.source)
             from_user[code] = rubric

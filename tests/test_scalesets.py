@@ -61,6 +61,11 @@ def test_a_clash_with_a_bundled_rubric_is_stated_never_silent(tmp_path):
     shutil.copy(USER_RUBRICS / "PLn.yaml", tmp_path / "twice" / "PLn.yaml")
     with pytest.raises(InputError, match=r"twice/PLn.yaml: rubric PLn is given twice \(first: .*examples/scales"):
         load_scale_set([USER_RUBRICS, tmp_path / "twice"])
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "task.yaml").write_text((USER_RUBRICS / "PLn.yaml").read_text().replace("code: PLn",
+                                                                                                 "code: task"))
+    with pytest.raises(InputError, match=r"task.yaml: rubric code 'task' is a battery column name"):
+        load_scale_set([tmp_path / "taken"])
 
 
 def test_the_battery_validates_the_new_column_by_its_kind(tmp_path, scale_set):
