@@ -40,6 +40,11 @@ class ProfileConfig(BaseModel):
     bootstrap: int = Field(default=200, ge=0, le=100_000)
     seed: int = 0
     dominant_only: bool = True
+    #: The published SCC method's filters (see assess.abilities): UG threshold and dominance slack.
+    min_ug: float = Field(default=75.0, ge=0, le=100)
+    level_diff: float = Field(default=0.0, ge=0, le=5)
+    #: Round fractional (median) levels half-up into the integer bins; the published code weighs them zero.
+    round_levels: bool = False
 
     @field_validator("scales")
     @classmethod

@@ -140,7 +140,8 @@ def run_profile(config: ProfileConfig, *, force: bool = False) -> ProfileResult:
                              pd.read_csv(output_dir / EMPIRICAL_CSV), **summary, up_to_date=True)
     table, empirical = profiles(battery, outcomes, [config.subject], scales=fitted,
                                 dominance_scales=scales.level_codes, ug_column=scales.unguessability,
-                                bootstrap=config.bootstrap, seed=config.seed, dominant_only=config.dominant_only)
+                                bootstrap=config.bootstrap, seed=config.seed, dominant_only=config.dominant_only,
+                                min_ug=config.min_ug, level_diff=config.level_diff, round_levels=config.round_levels)
     result = ProfileResult(config, scales, table.drop(columns="subject"), empirical.drop(columns="subject"), **summary)
     write_report(result, output_dir, stamp)
     return result

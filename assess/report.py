@@ -13,7 +13,7 @@ import pandas as pd
 from . import __version__, atomic
 from .plots import curves_grid, radar
 from .profile_result import ProfileResult
-from .schemas import AbilitiesFile, ProfileSettings, ScaleAbility, read_file, write_file
+from .schemas import AbilitiesFile, Excluded, ProfileSettings, ScaleAbility, read_file, write_file
 
 ABILITIES_JSON = "abilities.json"
 ABILITIES_CSV = "abilities.csv"
@@ -39,11 +39,14 @@ def abilities_document(result: ProfileResult) -> AbilitiesFile:
         return float(value) if pd.notna(value) else None
 
     settings = ProfileSettings(bootstrap=config.bootstrap, seed=config.seed, dominant_only=config.dominant_only,
+                               min_ug=config.min_ug, level_diff=config.level_diff, round_levels=config.round_levels,
                                filters=config.filters.model_dump(), rubrics=config.rubrics,
                                scale_set_hash=scales.hash)
+    excluded = Excluded(low_ug=int(result.abilities["excluded_low_ug"].max()),
+                        missing_ug=int(result.abilities["excluded_missing_ug"].max()))
     return AbilitiesFile(
         subject=config.subject, assess_version=__version__, n_instances=result.n_instances,
-        n_annotated=result.n_annotated, accuracy=result.accuracy, settings=settings,
+        n_annotated=result.n_annotated, accuracy=result.accuracy, settings=settings, excluded=excluded,
         scales={row["scale"]: ScaleAbility(name=scales[row["scale"]].name, family=scales[row["scale"]].family,
                                            kind=scales[row["scale"]].kind, ability=number(row["ability"]),
                                            ci95=(number(row["ci_low"]), number(row["ci_high"])), n=int(row["n"]),
@@ -113,9 +116,14 @@ def _html(result: ProfileResult, radar_png: bytes, curves_png: bytes) -> str:
                 f"{result.accuracy:.3f} · bootstrap {config.bootstrap} (seed {config.seed}) · dominance filter "
                 f"{'on' if config.dominant_only else 'off'} · scale set <code>{result.scales.hash[:12]}</code>"
                 f"{_added_scales(result)}</p>")
-    method = ("<p>Per scale, a logistic curve of success against demand level is fitted with level-balancing "
-              "weights and a failure anchor at level 20; the ability is the area under that curve from level 0, "
-              "in level units. Intervals: 95 % bootstrap over instances. Points: per-level success rates.</p>")
+    excluded = result.abilities[["excluded_low_ug", "excluded_missing_ug"]].max()
+    method = ("<p>The published ADeLe method: instances with unguessability below "
+              f"{config.min_ug:g} are left out ({int(excluded['excluded_low_ug'])} here, and "
+              f"{int(excluded['excluded_missing_ug'])} without an unguessability label); per scale, a logistic "
+              "curve of success against demand level is fitted on the instances where that scale is the highest "
+              "demand, with the toolkit's level-balancing weights over levels 1–5 and a failure anchor at level 20; "
+              "the ability is the area under that curve from level 0 to 100, in level units. "
+              "Intervals: 95 % bootstrap over instances. Points: per-level success rates.</p>")
     body = (settings + _img(radar_png) + "<h2>Abilities</h2>" + table.to_html(index=False, na_rep="–")
             + "<h2>Characteristic curves</h2>" + _img(curves_png) + "<h2>Method</h2>" + method)
     return _page(f"Ability profile — {config.subject}", body)

@@ -57,9 +57,19 @@ class ProfileSettings(_Strict):
     bootstrap: int
     seed: int
     dominant_only: bool
+    min_ug: float
+    level_diff: float
+    round_levels: bool
     filters: dict[str, list[str]]
     rubrics: list[str] = Field(default_factory=list)
     scale_set_hash: str
+
+
+class Excluded(_Strict):
+    """Instances the unguessability filter left out: below the threshold, and without a UG label."""
+
+    low_ug: int = Field(ge=0)
+    missing_ug: int = Field(ge=0)
 
 
 class AbilitiesFile(VersionedFile):
@@ -73,6 +83,7 @@ class AbilitiesFile(VersionedFile):
     n_annotated: int
     accuracy: float
     settings: ProfileSettings
+    excluded: Excluded
     scales: dict[str, ScaleAbility]
 
     def abilities(self) -> dict[str, float]:

@@ -1,41 +1,67 @@
-"""Plain per-scale scikit-learn implementation of the published ability method: the reference the
-fast batched path in :mod:`assess.abilities` must match (used by the tests and the benchmark)."""
+"""The published ADeLe ability method written the plain way: pandas filters, a loop over level bins,
+scikit-learn's ``LogisticRegression`` on expanded rows and trapezoidal integration on a 10,001-point
+grid — the reference that the batched path in :mod:`assess.abilities` must match."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.integrate import quad
 from sklearn.linear_model import LogisticRegression
 
-from assess.abilities import ANCHOR_LEVEL
 from assess.scales import SCALES
 
 
-def reference_ability(levels: np.ndarray, correct: np.ndarray) -> float:
-    """Expanded rows with balancing weights and the level-20 anchor, sklearn's fit, numeric integration."""
+def published_weights(levels: np.ndarray) -> tuple[np.ndarray, float | None]:
+    """Per-row weights and the anchor weight (None: no anchor), following the toolkit's steps."""
+    counts = {level: int(np.sum(levels == level)) for level in (1, 2, 3, 4, 5)}
+    total = sum(counts.values())
+    if total == 0:
+        return np.ones(len(levels)), None
+    large = [level for level, count in counts.items() if count >= 100]
+    targets: dict[int, float] = {level: float(max(counts[k] for k in large)) for level in large}
+    large_mass = sum(targets.values())
+    small = [level for level in counts if level not in targets]
+    small_total = sum(counts[level] for level in small)
+    if small_total > 0 and total > small_total:
+        share_total = large_mass / (1 - small_total / total)
+    else:
+        share_total = large_mass if large_mass > 0 else 1.0
+    for level in small:
+        targets[level] = counts[level] / total * share_total
+    weights = np.zeros(len(levels))
+    for level, count in counts.items():
+        if count:
+            weights[levels == level] = targets[level] / count
+    return weights, max(sum(targets.values()), 1.0)
+
+
+def reference_ability(levels: np.ndarray, correct: np.ndarray, *, tol: float = 1e-4) -> float:
+    """One scale's ability in level units; ``tol`` is sklearn's (its default 1e-4 is the toolkit's)."""
     if len(levels) == 0:
         return float("nan")
-    bins = np.floor(levels + 0.5).astype(int)  # halves round up, as the method states
-    counts = np.bincount(bins, minlength=6)
-    full = max(counts.max(), 100)
-    weights = full / np.maximum(counts[bins], 100)
-    x = np.append(levels, ANCHOR_LEVEL)[:, None]
-    y = np.append(correct, 0)
-    w = np.append(weights, full)
-    if y.max() == 0:  # one class only: sklearn refuses; the curve is zero everywhere
+    weights, anchor = published_weights(levels)
+    x, y = levels.astype(float), correct.astype(float)
+    if anchor is not None:
+        x, y, weights = np.append(x, 20.0), np.append(y, 0.0), np.append(weights, anchor)
+    try:
+        model = LogisticRegression(random_state=42, max_iter=10_000, tol=tol).fit(x[:, None], y, sample_weight=weights)
+    except ValueError:  # one class only: the toolkit scores 0
         return 0.0
-    model = LogisticRegression(C=1.0, tol=1e-10, max_iter=10_000).fit(x, y, sample_weight=w)
-    a, b = model.intercept_[0], model.coef_[0, 0]
-    return quad(lambda t: 1 / (1 + np.exp(-(a + b * t))), 0, ANCHOR_LEVEL)[0]
+    grid = np.linspace(0, 100, 10_001)
+    return float(np.trapezoid(model.predict_proba(grid[:, None])[:, 1], grid))
 
 
-def reference_profile(battery: pd.DataFrame, outcomes: pd.DataFrame, subject: str) -> dict[str, float]:
-    """Ability per scale for one subject, dominance filter on (ties count)."""
-    rows = outcomes[outcomes["subject"] == subject].merge(battery, on="instance_id")
-    demands = rows.reindex(columns=list(SCALES)).to_numpy(float)
-    top = np.nanmax(np.where(np.isnan(demands), -np.inf, demands), axis=1)
+def reference_profile(battery: pd.DataFrame, outcomes: pd.DataFrame, subject: str, *, min_ug: float = 75,
+                      level_diff: float = 0, tol: float = 1e-4,
+                      scales: tuple[str, ...] = SCALES) -> dict[str, float]:
+    """Ability per scale for one subject: UG filter, then the dominance filter over ``scales``."""
+    rows = battery.merge(outcomes[outcomes["subject"] == subject], on="instance_id", how="inner")
+    if "UG" in rows.columns:
+        rows = rows[rows["UG"] >= min_ug]
+    present = [s for s in scales if s in rows.columns]
     result = {}
-    for s, scale in enumerate(SCALES):
-        keep = ~np.isnan(demands[:, s]) & (demands[:, s] >= top)
-        result[scale] = reference_ability(demands[keep, s], rows["correct"].to_numpy()[keep])
+    for scale in present:
+        others = [s for s in present if s != scale]
+        keep = rows[others].max(axis=1) <= rows[scale] + level_diff if others else rows[scale].notna()
+        used = rows[keep]
+        result[scale] = reference_ability(used[scale].to_numpy(float), used["correct"].to_numpy(float), tol=tol)
     return result

@@ -15,7 +15,7 @@ from assess.errors import AssessError, InputError
 from assess.progress import ProgressEvent
 from assess.registry import BACKENDS, Registry
 from assess.runs.job import read_run_settings, settings_path, write_outcomes
-from assess.schemas import (AbilitiesFile, ProfileSettings, RunSettingsFile, ScaleAbility, read_file,
+from assess.schemas import (AbilitiesFile, Excluded, ProfileSettings, RunSettingsFile, ScaleAbility, read_file,
                             read_predictions, write_file, write_predictions)
 from assess.sources import read_outcomes
 
@@ -24,10 +24,11 @@ EXAMPLE = ROOT / "examples" / "scales"
 
 
 def _abilities() -> AbilitiesFile:
-    settings = ProfileSettings(bootstrap=10, seed=3, dominant_only=True, filters={"benchmarks": ["bbh"], "tasks": []},
-                               rubrics=["/r"], scale_set_hash="ab" * 32)
+    settings = ProfileSettings(bootstrap=10, seed=3, dominant_only=True, min_ug=75.0, level_diff=0.0,
+                               round_levels=False, filters={"benchmarks": ["bbh"], "tasks": []}, rubrics=["/r"],
+                               scale_set_hash="ab" * 32)
     return AbilitiesFile(subject="m", assess_version="0.1.0", n_instances=40, n_annotated=38, accuracy=0.6,
-                         settings=settings, scales={
+                         settings=settings, excluded=Excluded(low_ug=3, missing_ug=1), scales={
                              "QLq": ScaleAbility(name="Quantitative reasoning", family="elemental", kind="level",
                                                  ability=2.5, ci95=(1.9, 3.2), n=12, intercept=3.1, slope=-1.2),
                              "PLn": ScaleAbility(name="Planning", family="elemental", kind="level", ability=None,

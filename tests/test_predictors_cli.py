@@ -4,7 +4,7 @@ import json
 import pandas as pd
 
 from assess.cli import main
-from assess.schemas import AbilitiesFile, ProfileSettings, ScaleAbility, read_predictions, write_file
+from assess.schemas import AbilitiesFile, Excluded, ProfileSettings, ScaleAbility, read_predictions, write_file
 from test_predictors_helpers import synthetic_battery, synthetic_outcomes
 
 ABILITIES = {"weak": 1.5, "strong": 3.5}
@@ -12,11 +12,12 @@ ABILITIES = {"weak": 1.5, "strong": 3.5}
 
 def _abilities_file(subject: str, abilities: dict[str, float]) -> AbilitiesFile:
     """An ``abilities.json`` document as `assess profile` writes it, for hand-made profiles."""
-    settings = ProfileSettings(bootstrap=0, seed=0, dominant_only=True, filters={}, scale_set_hash="h")
+    settings = ProfileSettings(bootstrap=0, seed=0, dominant_only=True, min_ug=75.0, level_diff=0.0,
+                               round_levels=False, filters={}, scale_set_hash="h")
     scales = {code: ScaleAbility(name=code, family="elemental", kind="level", ability=value, ci95=(None, None), n=1,
                                  intercept=None, slope=None) for code, value in abilities.items()}
     return AbilitiesFile(subject=subject, assess_version="test", n_instances=1, n_annotated=1, accuracy=0.5,
-                         settings=settings, scales=scales)
+                         settings=settings, excluded=Excluded(low_ug=0, missing_ug=0), scales=scales)
 
 
 def _files(tmp_path):
