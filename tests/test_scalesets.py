@@ -136,3 +136,32 @@ def test_cli_rubrics_option_extends_a_config_without_the_key(tmp_path, capsys):
     (tmp_path / "model.yaml").write_text(yaml.safe_dump(config))
     assert main(["profile", str(tmp_path / "model.yaml"), "--rubrics", str(USER_RUBRICS)]) == 0
     assert "PLn" in read_abilities(tmp_path / "out" / "abilities.json").scales
+
+
+def test_calibration_and_agreement_take_the_active_set(tmp_path, scale_set):
+    from assess.annotate.agreement import agreement_report
+    from assess.calibration import load_calibration, score_annotations
+
+    (tmp_path / "PLn.yaml").write_text('scale: PLn\nversion: "0.1"\nitems:\n  - id: P1\n    level: 0\n'
+                                       '    prompt: "Is a whale a mammal?"\n  - id: P2\n    level: 7\n    prompt: "x"\n')
+    with pytest.raises(InputError, match=r"PLn.yaml: line 1: scale: unknown scale code 'PLn'"):
+        load_calibration(tmp_path)
+    with pytest.raises(InputError, match=r"PLn.yaml: line 8: items.1.level: level must be a whole number 0-5, got 7"):
+        load_calibration(tmp_path, scale_set)
+    (tmp_path / "PLn.yaml").write_text((tmp_path / "PLn.yaml").read_text().replace("level: 7", "level: 4"))
+    items = load_calibration(tmp_path, scale_set)
+    scores = score_annotations(items, items.assign(level=[0, 3])[["item_id", "scale", "level"]], scale_set)
+    assert scores[["scale", "n", "exact", "within1"]].values.tolist() == [["PLn", 2, 0.5, 1.0]]
+    battery = read_battery(EXAMPLE / "battery.csv", scales=scale_set)
+    other = battery.assign(PLn=(battery["PLn"] + 1).clip(upper=5), annotator="other")
+    report = agreement_report({"a": battery, "b": other}, ["PLn", "UG"], scale_set).set_index("scale")
+    assert report.loc["PLn", "n"] == 40 and report.loc["PLn", "within_one"] == 1.0
+    assert report.loc["UG", "exact"] == 1.0
+
+
+def test_run_config_reads_the_rubrics_key_from_its_folder(tmp_path):
+    from assess.runs.config import load_run_config
+
+    text = (Path(__file__).resolve().parents[1] / "examples" / "run_gemma.yaml").read_text()
+    (tmp_path / "run.yaml").write_text(text + "\nrubrics: [extra, /abs/rubrics]\n")
+    assert load_run_config(tmp_path / "run.yaml").rubrics == [str(tmp_path / "extra"), "/abs/rubrics"]
