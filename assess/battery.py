@@ -144,8 +144,9 @@ _FALSE = {"false", "f", "no", "n"}
 
 def parse_score(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Scores in [0, 1] as floats (1/0, true/false, yes/no, booleans, numbers) and a mask of the invalid ones."""
-    if values.dtype == bool:
-        return values.astype(float), pd.Series(False, index=values.index)
+    if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
+        parsed = values.astype(float)
+        return parsed, ~((parsed >= 0) & (parsed <= 1))
     text = values.astype(str).str.strip().str.lower()
     numbers = pd.to_numeric(values.where(~text.isin(_TRUE | _FALSE)), errors="coerce")
     parsed = numbers.where(~text.isin(_TRUE), 1.0).where(~text.isin(_FALSE), 0.0).astype(float)
