@@ -56,7 +56,7 @@ class Evaluation:
 
 def _per_subject_splits(protocol: str, rows: pd.DataFrame, n_splits: int, seed: int, task_column: str,
                         benchmark_column: str) -> list[Split]:
-    y = (rows["correct"].to_numpy() >= 0.5).astype(int)  # graded outcomes stratify on their majority
+    y = rows["correct"].to_numpy().astype(int)
     if protocol == "in_distribution":
         k = min(n_splits, int(np.bincount(y, minlength=2).min()))
         if k < 2:
@@ -84,8 +84,7 @@ def _fit_predict(assessor, train: pd.DataFrame, test: pd.DataFrame, profiles: Pr
     if profiles is not None:
         model.set_params(profiles=profiles)
     start = time.perf_counter()
-    weights = {"sample_weight": train["trials"].to_numpy()} if "trials" in train.columns else {}
-    model.fit(train, train["correct"].to_numpy(), **weights)
+    model.fit(train, train["correct"].to_numpy())
     fitted = time.perf_counter()
     p = model.predict_proba(test, profiles) if profiles is not None else model.predict_proba(test)
     return p[:, 1], fitted - start, time.perf_counter() - fitted
@@ -153,6 +152,12 @@ def evaluate(assessor, battery: pd.DataFrame, outcomes: pd.DataFrame, *,
     unknown = [p for p in protocols if p not in PROTOCOLS]
     if unknown:
         raise InputError(f"unknown protocol(s) {', '.join(unknown)}; choose from {', '.join(PROTOCOLS)}")
+    graded = ~outcomes["correct"].isin((0, 1)) | (outcomes["trials"] > 1 if "trials" in outcomes.columns else False)
+    if graded.any():
+        row = outcomes[graded].iloc[0]
+        raise InputError("the evaluation protocols score 0/1 outcomes (AUROC, ECE, ...); graded outcomes (scores, "
+                         "successes of trials) can train an assessor (assess fit) but not be evaluated here",
+                         instance_id=str(row["instance_id"]), column="correct")
     data = join(battery, outcomes)
     chosen = sorted(data["subject"].unique()) if subjects is None else [str(s) for s in subjects]
     present = set(data["subject"])

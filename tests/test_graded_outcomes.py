@@ -122,3 +122,11 @@ def test_fit_command_learns_from_successes_and_trials(workspace):
     p = pd.read_csv(workspace / "p.csv").merge(_battery()[["instance_id", "QLq"]], on="instance_id")
     by_level = p.groupby("QLq")["p_success"].mean()
     assert by_level[1.0] > by_level[3.0]
+
+
+def test_evaluation_refuses_graded_outcomes_by_name(workspace, capsys):
+    _outcomes(heavy=10).to_csv(workspace / "attempts.csv", index=False)
+    assert main(["evaluate", str(workspace / "eval"), "--battery", str(workspace / "battery.csv"), "--outcomes",
+                 str(workspace / "attempts.csv"), "--classifier", "logistic"]) == 2
+    assert "instance 'g/4/0', column 'correct': the evaluation protocols score 0/1 outcomes" in \
+        " ".join(capsys.readouterr().err.split())
