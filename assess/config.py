@@ -12,6 +12,10 @@ from .yamlio import LocatedValueError, load_config
 
 #: The value of ``battery``/``outcomes`` that selects the bundled sample.
 SAMPLE = "sample"
+#: Fewest instances behind a curve for its ability to count as evidence. A curve is a logistic fit over six
+#: levels; with fewer than about 30 dominant instances (five a level) its bootstrap interval spans most of the
+#: 0-5 range or collapses to a point (the sample's MS: 9.02 [9.02, 9.02] from n=3), so the number says little.
+MIN_N = 30
 
 
 class Filters(BaseModel):
@@ -45,6 +49,8 @@ class ProfileConfig(BaseModel):
     level_diff: float = Field(default=0.0, ge=0, le=5)
     #: Round fractional (median) levels half-up into the integer bins; the published code weighs them zero.
     round_levels: bool = False
+    min_n: int = Field(default=MIN_N, ge=1)
+    method: Literal["scc"] = "scc"
 
     @field_validator("scales")
     @classmethod

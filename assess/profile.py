@@ -31,11 +31,13 @@ from .datasets import load_sample, sample_dir
 from .errors import InputError
 from .profile_result import ProfileResult
 from .report import ABILITIES_CSV, EMPIRICAL_CSV, MANIFEST, write_report
+from .rubrics import LEVEL_MAX
 from .scaleset import ScaleSet, default_scale_set
 from .sources import read_battery, read_outcomes
+from .suggest import did_you_mean
 from .yamlio import validate_located
 
-__all__ = ["ProfileResult", "load_inputs", "profile", "run_profile"]
+__all__ = ["ProfileResult", "flag_evidence", "load_inputs", "profile", "run_profile"]
 
 
 _sample = lru_cache(maxsize=1)(load_sample)
@@ -89,7 +91,8 @@ def load_inputs(config: ProfileConfig, scales: ScaleSet | None = None) -> tuple[
     subjects = outcomes["subject"].unique()
     if config.subject not in subjects:
         known = ", ".join(sorted(subjects)[:30])
-        raise InputError(f"key 'subject': {config.subject!r} has no outcomes in {config.outcomes} (subjects there: {known})")
+        raise InputError(f"key 'subject': {config.subject!r} has no outcomes in {config.outcomes}"
+                         f"{did_you_mean(config.subject, subjects)} (subjects there: {known})")
     mine = outcomes[(outcomes["subject"] == config.subject) & outcomes["instance_id"].isin(battery["instance_id"])]
     return battery, mine.reset_index(drop=True)
 
@@ -142,9 +145,20 @@ def run_profile(config: ProfileConfig, *, force: bool = False) -> ProfileResult:
                                 dominance_scales=scales.level_codes, ug_column=scales.unguessability,
                                 bootstrap=config.bootstrap, seed=config.seed, dominant_only=config.dominant_only,
                                 min_ug=config.min_ug, level_diff=config.level_diff, round_levels=config.round_levels)
-    result = ProfileResult(config, scales, table.drop(columns="subject"), empirical.drop(columns="subject"), **summary)
+    table = flag_evidence(table.drop(columns="subject"), config.min_n)
+    result = ProfileResult(config, scales, table, empirical.drop(columns="subject"), **summary)
     write_report(result, output_dir, stamp)
     return result
+
+
+def flag_evidence(abilities: pd.DataFrame, min_n: int) -> pd.DataFrame:
+    """Add ``insufficient`` (fewer than ``min_n`` instances behind the curve, n = 0 included) and
+    ``extrapolation`` (an ability above the highest annotated level, 5) to an ability table, and blank the
+    intercept and slope of scales without instances (a curve fitted to nothing)."""
+    ability = abilities["ability"].astype(float)
+    empty = abilities["n"] == 0
+    return abilities.assign(insufficient=abilities["n"] < min_n, extrapolation=ability.notna() & (ability > LEVEL_MAX),
+                            intercept=abilities["intercept"].mask(empty), slope=abilities["slope"].mask(empty))
 
 
 def profile(config: str | Path | ProfileConfig | None = None, *, force: bool = False,

@@ -15,7 +15,8 @@ class ProfileResult:
 
     config: ProfileConfig
     scales: ScaleSet  # the active scale set the profile was fitted under
-    abilities: pd.DataFrame  # one row per fitted scale: ability, ci_low, ci_high, n, intercept, slope
+    abilities: pd.DataFrame  # one row per fitted scale: ability, ci_low, ci_high, n, intercept, slope,
+    #                          insufficient, extrapolation (see assess.profile.flag_evidence)
     empirical: pd.DataFrame  # one row per scale × level: n, successes, rate
     n_instances: int  # outcomes of the subject on the selected battery items
     n_annotated: int  # of those, on items with at least one annotated scale

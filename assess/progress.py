@@ -2,7 +2,7 @@
 
 Long operations (annotation, subject runs, assessor evaluation) take ``progress``, a callable
 receiving :class:`ProgressEvent` values; ``None`` reports nothing. The CLI turns events into
-rich bars on a terminal and log lines otherwise (:mod:`assess.commands.progress_bar`).
+rich bars on a terminal and log lines otherwise (:mod:`assess.cli_progress`).
 """
 from __future__ import annotations
 

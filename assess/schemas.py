@@ -47,6 +47,10 @@ class ScaleAbility(_Strict):
     ability: float | None
     ci95: tuple[float | None, float | None]
     n: int = Field(ge=0)
+    #: Fewer than ``min_n`` instances behind the curve.
+    insufficient_evidence: bool
+    #: An ability above the highest annotated level.
+    extrapolation: bool
     intercept: float | None
     slope: float | None
 
@@ -54,12 +58,14 @@ class ScaleAbility(_Strict):
 class ProfileSettings(_Strict):
     """How a profile was fitted."""
 
+    method: str
     bootstrap: int
     seed: int
     dominant_only: bool
     min_ug: float
     level_diff: float
     round_levels: bool
+    min_n: int
     filters: dict[str, list[str]]
     rubrics: list[str] = Field(default_factory=list)
     scale_set_hash: str

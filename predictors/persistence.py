@@ -44,8 +44,11 @@ def library_version() -> str:
     return version("assess")
 
 
-def save(assessor: Any, directory: str | Path) -> Path:
-    """Write a fitted assessor to ``directory`` (replaced as a whole: a crash leaves the old one)."""
+def save(assessor: Any, directory: str | Path, *, subject: str | None = None) -> Path:
+    """Write a fitted assessor to ``directory`` (replaced as a whole: a crash leaves the old one).
+
+    ``subject`` records whose outcomes a single-subject assessor learnt (:func:`read_metadata` returns it).
+    """
     name = type(assessor).__name__
     if name not in ASSESSOR_CLASSES or not hasattr(assessor, "model_"):
         raise InputError(f"can only save a fitted assessor ({', '.join(ASSESSOR_CLASSES)}), got {name}")
@@ -57,7 +60,7 @@ def save(assessor: Any, directory: str | Path) -> Path:
         params = {k: v for k, v in assessor.get_params().items() if k != "profiles"}
         write_json(staging / METADATA, {"format": FORMAT, "format_version": FORMAT_VERSION,
                                         "library_version": library_version(), "class": name,
-                                        "params": params, "state": state})
+                                        "params": params, "state": state, "subject": subject})
         _swap_in(staging, target)
     finally:
         if staging.exists():

@@ -24,14 +24,14 @@ EXAMPLE = ROOT / "examples" / "scales"
 
 
 def _abilities() -> AbilitiesFile:
-    settings = ProfileSettings(bootstrap=10, seed=3, dominant_only=True, min_ug=75.0, level_diff=0.0,
+    settings = ProfileSettings(method="scc", min_n=30, bootstrap=10, seed=3, dominant_only=True, min_ug=75.0, level_diff=0.0,
                                round_levels=False, filters={"benchmarks": ["bbh"], "tasks": []}, rubrics=["/r"],
                                scale_set_hash="ab" * 32)
     return AbilitiesFile(subject="m", assess_version="0.1.0", n_instances=40, n_annotated=38, accuracy=0.6,
                          settings=settings, excluded=Excluded(low_ug=3, missing_ug=1), scales={
-                             "QLq": ScaleAbility(name="Quantitative reasoning", family="elemental", kind="level",
-                                                 ability=2.5, ci95=(1.9, 3.2), n=12, intercept=3.1, slope=-1.2),
-                             "PLn": ScaleAbility(name="Planning", family="elemental", kind="level", ability=None,
+                             "QLq": ScaleAbility(name="Quantitative reasoning", family="elemental", kind="level", insufficient_evidence=True,
+                                                 extrapolation=False, ability=2.5, ci95=(1.9, 3.2), n=12, intercept=3.1, slope=-1.2),
+                             "PLn": ScaleAbility(name="Planning", family="elemental", kind="level", insufficient_evidence=False, extrapolation=False, ability=None,
                                                  ci95=(None, None), n=0, intercept=None, slope=None)})
 
 

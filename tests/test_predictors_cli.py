@@ -12,9 +12,9 @@ ABILITIES = {"weak": 1.5, "strong": 3.5}
 
 def _abilities_file(subject: str, abilities: dict[str, float]) -> AbilitiesFile:
     """An ``abilities.json`` document as `assess profile` writes it, for hand-made profiles."""
-    settings = ProfileSettings(bootstrap=0, seed=0, dominant_only=True, min_ug=75.0, level_diff=0.0,
+    settings = ProfileSettings(method="scc", min_n=30, bootstrap=0, seed=0, dominant_only=True, min_ug=75.0, level_diff=0.0,
                                round_levels=False, filters={}, scale_set_hash="h")
-    scales = {code: ScaleAbility(name=code, family="elemental", kind="level", ability=value, ci95=(None, None), n=1,
+    scales = {code: ScaleAbility(name=code, family="elemental", kind="level", insufficient_evidence=False, extrapolation=False, ability=value, ci95=(None, None), n=1,
                                  intercept=None, slope=None) for code, value in abilities.items()}
     return AbilitiesFile(subject=subject, assess_version="test", n_instances=1, n_annotated=1, accuracy=0.5,
                          settings=settings, excluded=Excluded(low_ug=0, missing_ug=0), scales=scales)
@@ -70,6 +70,9 @@ def test_evaluate_writes_table_summary_and_plots(tmp_path, capsys):
     assert {"auroc", "ece", "brier", "accuracy", "auarc", "valid_share"} <= set(table.columns)
     assert (out / "calibration.png").stat().st_size > 0 and (out / "rejection.png").exists()
     assert len(pd.read_csv(out / "summary.csv")) == 4
+    printed = capsys.readouterr().out
+    assert "evaluation summary" in printed and "│ auroc" in printed and "│ ece" in printed
+    assert "…" not in printed  # nothing cut off at 80 columns
 
 
 def test_cli_errors_name_the_problem(tmp_path, capsys):

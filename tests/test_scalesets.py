@@ -118,7 +118,7 @@ def test_the_example_profiles_end_to_end(tmp_path, capsys, scale_set):
     table = pd.read_csv(tmp_path / "out" / "abilities.csv")
     assert table["scale"].iloc[-1] == "PLn" and table["n"].iloc[-1] == pln.n
     report = (tmp_path / "out" / "report.html").read_text()
-    assert "<td>PLn</td>" in report and "Planning and sequencing" in report and scale_set.hash[:12] in report
+    assert ">PLn</td>" in report and "Planning and sequencing" in report and scale_set.hash[:12] in report
     figure = radar({"s": table})
     assert "PLn" in [label.get_text() for label in figure.axes[0].get_xticklabels()]
     assert (tmp_path / "out" / "radar.png").stat().st_size > 0
@@ -165,3 +165,8 @@ def test_run_config_reads_the_rubrics_key_from_its_folder(tmp_path):
     text = (Path(__file__).resolve().parents[1] / "examples" / "run_gemma.yaml").read_text()
     (tmp_path / "run.yaml").write_text(text + "\nrubrics: [extra, /abs/rubrics]\n")
     assert load_run_config(tmp_path / "run.yaml").rubrics == [str(tmp_path / "extra"), "/abs/rubrics"]
+
+
+def test_info_covers_the_user_scale(capsys):
+    assert main(["info", str(EXAMPLE / "battery.csv"), "--rubrics", str(USER_RUBRICS)]) == 0
+    assert "│ PLn " in capsys.readouterr().out

@@ -18,8 +18,8 @@ from ..annotate.summary import RunSummary
 from ..errors import InputError
 from ..scaleset import ScaleSet
 from ..sources import read_battery
-from .options import RubricsOption, active_scale_set
-from .progress_bar import progress_bars
+from ..cli_options import RubricsOption, active_scale_set
+from ..cli_progress import progress_bars
 
 HELP = """Annotate BATTERY (CSV/Parquet/JSONL in battery layout) with demand levels from an LLM annotator.
 

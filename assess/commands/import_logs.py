@@ -17,7 +17,7 @@ from ..importers.lm_eval import read_lm_eval_samples
 from ..importers.matching import MatchResult, match_records
 from ..importers.wide import read_wide
 from ..runs.job import load_battery, write_outcomes
-from .options import RubricsOption, active_scale_set
+from ..cli_options import RubricsOption, active_scale_set
 
 console = Console(stderr=True)
 app = typer.Typer(help="Import per-instance outcomes from lm-evaluation-harness, Inspect AI or wide matrices.",

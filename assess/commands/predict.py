@@ -13,8 +13,10 @@ from rich.console import Console
 from ..atomic import write_table
 from ..errors import InputError
 from ..scaleset import ScaleSet
-from .options import RubricsOption, active_scale_set
-from .progress_bar import progress_bars
+from ..cli_options import RubricsOption, active_scale_set
+from ..cli_progress import progress_bars
+from ..suggest import did_you_mean
+from .tables import frame_table
 
 console = Console(stderr=True)
 
@@ -43,11 +45,15 @@ def _read_data(battery: Path | None, outcomes: Path | None, sample: bool, scales
     return table, read_outcomes(outcomes, subject=subject, battery=table)
 
 
-def read_profile(path: Path, subject: str) -> dict[str, dict[str, float]]:
-    """The abilities in an ``abilities.json`` written by ``assess profile``, as the profile of ``subject``."""
+def read_profile(path: Path, subject: str | None) -> dict[str, dict[str, float]]:
+    """The abilities in an ``abilities.json`` written by ``assess profile``, as ``{subject: {scale: ability}}``.
+
+    The subject is ``subject``, or the one the file names when ``subject`` is None.
+    """
     from ..report import read_abilities
 
-    return {subject: read_abilities(path).abilities()}
+    document = read_abilities(path)
+    return {subject or document.subject: document.abilities()}
 
 
 def fit(
@@ -77,12 +83,13 @@ def fit(
         raise InputError(f"--subject is required for the {assessor} assessor")
     rows = join(table, results, subject)
     if rows.empty:
-        raise InputError(f"no outcomes for subject {subject!r} on this battery", column="subject")
+        raise InputError(f"no outcomes for subject {subject!r} on this battery"
+                         f"{did_you_mean(str(subject), results['subject'].unique())}", column="subject")
     if "trials" in rows.columns:
         model.fit(rows, rows["correct"].to_numpy(), sample_weight=rows["trials"].to_numpy())
     else:
         model.fit(rows, rows["correct"].to_numpy())
-    save(model, output)
+    save(model, output, subject=None if assessor == "multisubject" else subject)
     console.print(f"fitted {type(model).__name__} on {len(rows)} outcomes; saved to {output}", highlight=False)
 
 
@@ -90,13 +97,15 @@ def predict(
     model_dir: Path = typer.Argument(..., metavar="MODEL_DIR", help="A saved assessor (assess fit)."),
     battery: Path = typer.Option(..., help="New instances (CSV, JSONL or Parquet battery)."),
     output: Path = typer.Option(..., "--output", "-o", help="Where to write instance_id, subject, p_success."),
-    subject: str | None = typer.Option(None, help="Subject to predict (multisubject: any profiled subject)."),
+    subject: str | None = typer.Option(None, help="Subject to predict (default: the one a single-subject assessor "
+                                       "was fitted on, or the one --profile names)."),
     profile: Path | None = typer.Option(None, help="Ability profile of a new subject: the abilities.json "
                                         "`assess profile` wrote."),
     rubrics: list[Path] | None = RubricsOption,
 ) -> None:
     """Success probabilities of a subject on new instances."""
     from predictors import MultiSubjectAssessor, load
+    from predictors.persistence import read_metadata
 
     from ..schemas import write_predictions
     from ..sources import read_battery
@@ -104,13 +113,24 @@ def predict(
     model = load(model_dir)
     table = read_battery(battery, scales=active_scale_set(rubrics, console=console))
     if isinstance(model, MultiSubjectAssessor):
-        if subject is None:
-            raise InputError("--subject is required with a multi-subject assessor")
         extra = read_profile(profile, subject) if profile else None
+        if extra is not None:
+            subject = next(iter(extra))
+        if subject is None:
+            raise InputError("a multi-subject assessor needs --subject NAME (a subject it was fitted with) or "
+                             "--profile abilities.json (from assess profile, for any other subject)")
+        if extra is None and subject not in model.profiles_:
+            raise InputError(f"no ability profile for subject {subject!r} in this assessor{did_you_mean(subject, model.profiles_)}; "
+                             "give one with --profile abilities.json (written by assess profile)", source=model_dir)
         p = model.predict_proba(table.assign(subject=subject), extra)[:, 1]
     else:
         if profile is not None:
             raise InputError("--profile only applies to a multi-subject assessor")
+        fitted_on = read_metadata(model_dir).get("subject")
+        if subject is not None and fitted_on is not None and subject != fitted_on:
+            raise InputError(f"this assessor was fitted on {fitted_on!r}, not {subject!r}; fit one for {subject!r} "
+                             "or use a multi-subject assessor", source=model_dir)
+        subject = subject or fitted_on
         p = model.predict_proba(table)[:, 1]
     write_predictions(pd.DataFrame({"instance_id": table["instance_id"], "subject": subject or "", "p_success": p}),
                       output)
@@ -158,8 +178,18 @@ def evaluate(
     first_seed = result.predictions[result.predictions["seed"] == result.predictions["seed"].min()]
     save_figure(calibration_figure(first_seed, title=f"{assessor} assessor"), output / "calibration.png")
     save_figure(rejection_figure(first_seed, title=f"{assessor} assessor"), output / "rejection.png")
-    console.print(summary.round(3).to_string(index=False), highlight=False)
+    Console().print(summary_table(summary, f"{assessor} assessor: evaluation summary"))
     console.print(f"wrote {output}/table.csv, summary.csv, predictions.parquet and plots", highlight=False)
+
+
+def summary_table(summary: pd.DataFrame, title: str):
+    """The evaluation summary as a rich table: one row per metric, one column per protocol and aggregate."""
+    metrics = [c for c in summary.columns if c not in ("protocol", "aggregate", "subjects", "fit_seconds",
+                                                        "predict_seconds")]
+    wide = summary.set_index(["protocol", "aggregate", "subjects"])[metrics].T
+    wide.columns = [f"{protocol}\n{aggregate.replace('accuracy_', '')} ({subjects} subjects)"
+                    for protocol, aggregate, subjects in wide.columns]
+    return frame_table(wide.rename_axis("metric").reset_index(), title)
 
 
 def register(app: typer.Typer) -> None:

@@ -16,7 +16,7 @@ from ..errors import InputError
 from ..rubrics import Rubric
 from ..scales import ANNOTATED
 from ..scaleset import load_scale_set, rubric_folders
-from .options import RubricsOption
+from ..cli_options import RubricsOption
 
 
 def register(app: typer.Typer) -> None:
@@ -31,7 +31,10 @@ def rubrics_command(
                       "instead of the bundled set.")] = None,
     rubrics: Optional[list[Path]] = RubricsOption,
 ) -> None:
-    """Validate the active scale set (bundled rubrics plus --rubrics folders) and list it, or show one rubric."""
+    """Validate the rubrics and list every scale, or show one scale's rubric in full.
+
+    The scales are the active set: the bundled rubrics plus the --rubrics folders (or --dir alone).
+    """
     if directory is not None and rubrics:
         raise InputError("give --dir (a folder on its own) or --rubrics (folders added to the bundled set), not both",
                          column="--dir")

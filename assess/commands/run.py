@@ -10,10 +10,10 @@ from rich.console import Console
 from ..runs.config import load_run_config
 from ..runs.job import run_job, settings_path
 from ..scaleset import rubric_folders
-from .options import RubricsOption, active_scale_set
-from .progress_bar import progress_bars
+from ..cli_options import RubricsOption, active_scale_set
+from ..cli_progress import progress_bars
 
-console = Console(stderr=True)
+console = Console(stderr=True, log_path=False)  # log lines without the source file name
 
 
 def run(

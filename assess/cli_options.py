@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from ..scaleset import ScaleSet, load_scale_set, rubric_folders
+from .scaleset import ScaleSet, load_scale_set, rubric_folders
 
 RUBRICS_HELP = ("Rubric folder whose scales join the bundled ones (a new code adds a scale; a bundled code "
                 "replaces its rubric only if the file says 'replaces: true'). Repeatable.")
