@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("predict", "Success probabilities of a subject on new instances."),
     "evaluate": ("predict", "Run the evaluation protocols and write the per-subject table, the summary and "
                             "calibration plots."),
+    "battery": ("battery", "Build batteries: generated puzzles or benchmark downloads."),
 }
 
 

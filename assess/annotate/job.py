@@ -10,7 +10,8 @@ from ..errors import InputError
 from ..scaleset import ScaleSet
 from .attempts import annotator_id
 from .config import AnnotatorConfig
-from .prompts import MODES, AnnotationRequest, RubricLike, build_requests, rubric_set_hash
+from .prompts import (MODES, PROMPT_VERSION, PROTOCOL_VERSIONS, AnnotationRequest, RubricLike, build_requests,
+                      check_listed_options, rubric_set_hash)
 from .results import fill_battery
 from .store import AnnotationStore
 
@@ -26,11 +27,13 @@ class AnnotationJob:
     scales: tuple[str, ...]
     mode: str
     requests: tuple[AnnotationRequest, ...]
+    version: str = PROMPT_VERSION
 
     @classmethod
     def build(cls, battery: pd.DataFrame, config: AnnotatorConfig, rubrics: Mapping[str, RubricLike] | ScaleSet,
-              scales: Sequence[str] | None = None, mode: str = "all-scales") -> AnnotationJob:
-        """Check scales (default: every scale of the set) and mode, then build the requests.
+              scales: Sequence[str] | None = None, mode: str = "all-scales",
+              version: str = PROMPT_VERSION) -> AnnotationJob:
+        """Check scales (default: every scale of the set), mode and protocol version, then build the requests.
 
         ``rubrics`` is the active :class:`~assess.scaleset.ScaleSet` or a mapping code → rubric.
         """
@@ -38,6 +41,11 @@ class AnnotationJob:
             rubrics = rubrics.rubrics
         if mode not in MODES:
             raise InputError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}", column="--mode")
+        if version not in PROTOCOL_VERSIONS:
+            raise InputError(f"unknown protocol version {version!r}; use one of {', '.join(PROTOCOL_VERSIONS)}",
+                             column="--protocol-version")
+        if version != PROMPT_VERSION:
+            check_listed_options(battery)
         codes = tuple(scales) if scales else tuple(rubrics)
         missing = [code for code in codes if code not in rubrics]
         if missing or not codes:
@@ -46,8 +54,8 @@ class AnnotationJob:
         repeated = sorted({c for c in codes if codes.count(c) > 1})
         if repeated:
             raise InputError(f"scale(s) listed more than once: {', '.join(repeated)}", column="--scales")
-        requests = build_requests(battery, rubrics, codes, mode, annotator_id(config))
-        return cls(battery, config, rubrics, codes, mode, tuple(requests))
+        requests = build_requests(battery, rubrics, codes, mode, annotator_id(config), version)
+        return cls(battery, config, rubrics, codes, mode, tuple(requests), version)
 
     @property
     def rubric_hash(self) -> str:
@@ -63,4 +71,4 @@ class AnnotationJob:
         """The battery with this job's stored levels and provenance on the rows it answered; other rows as they were."""
         answers = store.get(r.key for r in self.requests)
         return fill_battery(self.battery, self.requests, answers, annotator=self.config.name, mode=self.mode,
-                            rubric_hash=self.rubric_hash, scale_set_hash=self.scale_set_hash)
+                            rubric_hash=self.rubric_hash, scale_set_hash=self.scale_set_hash, version=self.version)

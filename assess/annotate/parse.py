@@ -10,8 +10,9 @@ All-scales answers: the last JSON object in the text (code fences allowed) whose
 (or the object itself) holds every requested code. Values must be numbers (numeric strings accepted).
 
 Each scale's kind (from its rubric) sets what a value may be: on a level scale an integer 0-5
-(``3.0`` is 3; ``3.5`` is refused), on a percentage scale such as UG a number 0-100 (``%`` allowed). Anything else raises :class:`ParseError` saying why, which the engine turns into a repair
-prompt and, when repairs run out, a stored failure with the raw text.
+(``3.0`` is 3; ``3.5`` is refused), on a percentage scale such as UG a number 0-100 (``%``
+allowed). Anything else raises :class:`ParseError` saying why, which the engine turns into a
+repair prompt and, when repairs run out, a stored failure with the raw text.
 """
 from __future__ import annotations
 

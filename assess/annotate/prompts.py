@@ -17,10 +17,17 @@ from typing import Protocol
 import pandas as pd
 
 from ..backends import Message
+from ..errors import InputError
 from ..rubrics import rubric_set_hash
+from ..runs.dataset import listed_options
 
 #: Bump when any prompt wording changes; recorded in ``annotation_protocol``.
 PROMPT_VERSION = "v1"
+#: Protocol versions a job may be run under (``--protocol-version``); the wording is v1's in both.
+#: v2 also requires every ``multiple_choice_<N>`` item's N to be the number of options its prompt
+#: lists (the BBH answer-format fix of the bundled sample; v1 labels were made with N counted from
+#: a task's distinct targets). v2 joins the request key, so v1 and v2 answers never share one.
+PROTOCOL_VERSIONS: tuple[str, ...] = (PROMPT_VERSION, "v2")
 MODES: tuple[str, ...] = ("per-scale", "all-scales")
 
 SYSTEM = ("You are an expert annotator of the cognitive demands that task instances place on AI systems. "
@@ -101,9 +108,19 @@ def messages_hash(messages: Sequence[Message]) -> str:
     return sha256(json.dumps(list(messages), sort_keys=True, ensure_ascii=False, separators=(",", ":")))
 
 
-def protocol_label(mode: str) -> str:
+def protocol_label(mode: str, version: str = PROMPT_VERSION) -> str:
     """The ``annotation_protocol`` provenance value, e.g. ``all-scales/v1``."""
-    return f"{mode}/{PROMPT_VERSION}"
+    return f"{mode}/{version}"
+
+
+def check_listed_options(battery: pd.DataFrame) -> None:
+    """Protocol v2's condition: every ``multiple_choice_<N>`` row's N is the count of options its prompt lists."""
+    for number, row in enumerate(battery.itertuples(index=False), start=1):
+        fmt = str(row.answer_format)
+        if fmt.startswith("multiple_choice_") and fmt != f"multiple_choice_{len(listed_options(str(row.prompt)))}":
+            raise InputError(f"protocol v2: answer_format {fmt!r} but the prompt lists "
+                             f"{len(listed_options(str(row.prompt)))} options", row=number,
+                             instance_id=str(row.instance_id), column="answer_format")
 
 
 @dataclass(frozen=True)
@@ -127,9 +144,9 @@ class AnnotationRequest:
 
 
 def build_requests(battery: pd.DataFrame, rubrics: Mapping[str, RubricLike], scales: Sequence[str],
-                   mode: str, annotator: str) -> list[AnnotationRequest]:
+                   mode: str, annotator: str, version: str = PROMPT_VERSION) -> list[AnnotationRequest]:
     """Every request the battery needs under a mode; the key hashes instance content, scales, rubric hash,
-    annotator, mode and prompt hash, so any change to one of them asks afresh."""
+    annotator, mode, prompt hash and (from v2 on) the protocol version, so any change to one of them asks afresh."""
     groups = [(code,) for code in scales] if mode == "per-scale" else [tuple(scales)]
     requests = []
     for row in battery.itertuples(index=False):
@@ -139,7 +156,8 @@ def build_requests(battery: pd.DataFrame, rubrics: Mapping[str, RubricLike], sca
             messages = (per_scale_messages(rubrics[codes[0]], text) if mode == "per-scale"
                         else all_scales_messages([rubrics[c] for c in codes], text))
             rubric_hash, prompt_hash = rubric_set_hash(rubrics, codes), messages_hash(messages)
-            key = sha256(json.dumps([instance_hash, list(codes), rubric_hash, annotator, mode, prompt_hash]))
+            parts = [instance_hash, list(codes), rubric_hash, annotator, mode, prompt_hash]
+            key = sha256(json.dumps(parts if version == PROMPT_VERSION else [*parts, version]))
             requests.append(AnnotationRequest(key, str(row.instance_id), instance_hash, codes, mode,
                                               rubric_hash, prompt_hash, messages,
                                               {c: rubrics[c].kind for c in codes}))

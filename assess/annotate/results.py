@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .prompts import AnnotationRequest, protocol_label
+from .prompts import PROMPT_VERSION, AnnotationRequest, protocol_label
 from .store import StoredAnswer
 
 
@@ -18,7 +18,8 @@ def usable_answers(requests: Sequence[AnnotationRequest],
 
 
 def fill_battery(battery: pd.DataFrame, requests: Sequence[AnnotationRequest], answers: Mapping[str, StoredAnswer],
-                 *, annotator: str, mode: str, rubric_hash: str, scale_set_hash: str) -> pd.DataFrame:
+                 *, annotator: str, mode: str, rubric_hash: str, scale_set_hash: str,
+                 version: str = PROMPT_VERSION) -> pd.DataFrame:
     """The battery with the stored levels written in; everything this job did not answer is left as it was.
 
     A row with at least one usable answer gets those levels and the provenance of this annotation
@@ -35,8 +36,8 @@ def fill_battery(battery: pd.DataFrame, requests: Sequence[AnnotationRequest], a
         answered[row] = True
         for code in request.scales:
             out.iat[row, out.columns.get_loc(code)] = float(answer.levels[code])
-    provenance = {"annotator": annotator, "annotation_protocol": protocol_label(mode), "rubric_hash": rubric_hash,
-                  "scale_set_hash": scale_set_hash}
+    provenance = {"annotator": annotator, "annotation_protocol": protocol_label(mode, version),
+                  "rubric_hash": rubric_hash, "scale_set_hash": scale_set_hash}
     for column, value in provenance.items():
         out.loc[answered, column] = value
     return out

@@ -64,13 +64,14 @@ def annotate_command(
     import_results_from: Annotated[Optional[Path], typer.Option("--import-results", help="read answers from a batch results JSONL")] = None,
     retry_failures: Annotated[bool, typer.Option(help="give requests that failed every repair one more attempt (on export and import)")] = False,
     failures: Annotated[Optional[Path], typer.Option(help="write failed requests with their raw answers (.csv or .parquet)")] = None,
+    protocol_version: Annotated[str, typer.Option(help="v1, or v2: multiple-choice formats must count the options each prompt lists")] = "v1",
 ) -> None:
     if export_requests_to and import_results_from:
         raise InputError("give --export-requests or --import-results, not both", column="--export-requests")
     config = load_annotator(annotator)
     scale_set = active_scale_set(rubrics, config.rubrics, console=_console)
     job = AnnotationJob.build(read_battery(battery, scales=scale_set), config, scale_set,
-                              scales.split(",") if scales else None, mode)
+                              scales.split(",") if scales else None, mode, protocol_version)
     with AnnotationStore(cache) as store:
         if export_requests_to:
             count = export_requests(job.requests, store, config, export_requests_to, retry_failures=retry_failures)

@@ -59,12 +59,8 @@ def format_family(answer_format: str, instance_id: str = "") -> str:
                      f"{', '.join(FORMAT_FAMILIES[1:])}", instance_id=instance_id or None, column="answer_format")
 
 
-def option_letters(prompt: str, target: str, instance_id: str) -> tuple[str, ...]:
-    """The option letters listed in a prompt ("A. text" or "(A) text" lines): the last run A, B, C, ...
-
-    The prompt is what the subject sees, so its options count (a battery's ``multiple_choice_<N>``
-    may be off by some); fewer than two options, or a target letter not among them, is an error.
-    """
+def listed_options(prompt: str) -> tuple[str, ...]:
+    """The option letters listed in a prompt ("A. text" or "(A) text" lines): the last run A, B, C, ..."""
     letters = [m.group(1) or m.group(2) for m in _OPTION_LINE.finditer(prompt)]
     start = max((i for i, letter in enumerate(letters) if letter == "A"), default=None)
     run: list[str] = []
@@ -72,6 +68,16 @@ def option_letters(prompt: str, target: str, instance_id: str) -> tuple[str, ...
         if ord(letter) != ord("A") + len(run):
             break
         run.append(letter)
+    return tuple(run)
+
+
+def option_letters(prompt: str, target: str, instance_id: str) -> tuple[str, ...]:
+    """The :func:`listed_options` of a multiple-choice prompt, checked against its target.
+
+    The prompt is what the subject sees, so its options count (a battery's ``multiple_choice_<N>``
+    may be off by some); fewer than two options, or a target letter not among them, is an error.
+    """
+    run = listed_options(prompt)
     if len(run) < 2:
         raise InputError(f"multiple-choice prompt lists {len(run)} lettered options (expected lines like "
                          "'A. text' or '(A) text')", instance_id=instance_id, column="prompt")

@@ -109,7 +109,10 @@ def _payload(generation: Generation) -> dict[str, Any]:
 async def run_samples(samples: Sequence[Sample], solver: Solver, scorer: Scorer, cache: RunCache, subject: str,
                       identity: dict[str, Any], progress: ProgressCallback | None = None
                       ) -> tuple[pd.DataFrame, RunSummary]:
-    """Outcomes (subject, instance_id, correct, raw_output, extracted) of ``samples`` and the run's summary."""
+    """Outcomes (subject, instance_id, correct, [score,] raw_output, extracted) of ``samples`` and the run's summary.
+
+    ``score`` (graded credit in [0, 1]) is there when the scorer gives partial credit.
+    """
     keys = sample_keys(samples, {**identity, **solver.settings()})
     payloads, new_keys, seconds = await generate_missing(samples, keys, solver, cache, progress)
     new = [payloads[k] for k in new_keys]
@@ -121,6 +124,8 @@ async def run_samples(samples: Sequence[Sample], solver: Solver, scorer: Scorer,
         "raw_output": [payloads[k]["text"] for k in keys],
         "extracted": [score.extracted for score in scores],
     })
+    if scores and all(score.score is not None for score in scores):
+        outcomes.insert(3, "score", [score.score for score in scores])
     summary = RunSummary(
         subject=subject, items=len(samples), cached=len(samples) - len(new), generated=len(new),
         seconds=seconds if new else 0.0,

@@ -7,6 +7,7 @@ output held no parsable answer, which counts as incorrect, never as an error.
 """
 from __future__ import annotations
 
+import json
 import math
 import re
 import string
@@ -15,15 +16,21 @@ from typing import Protocol
 
 from ..errors import InputError
 from ..registry import SCORERS
+from ..generators.grid import parse_position
+from ..generators.kk import ROLE_TRUTHFUL, parse_assignment
 from .dataset import Sample
 
 
 @dataclass(frozen=True)
 class Score:
-    """Correctness of one output and the answer the scorer read from it (None: nothing parsable)."""
+    """Correctness of one output and the answer the scorer read from it (None: nothing parsable).
+
+    ``score`` is the graded credit in [0, 1] of scorers that give partial credit, None for the others.
+    """
 
     correct: bool
     extracted: str | None
+    score: float | None = None
 
 
 class Scorer(Protocol):
@@ -197,6 +204,42 @@ class AutoScorer:
         return await self.by_family[sample.answer_format].score(sample, output)
 
 
+class KnightsKnavesScorer:
+    """Knights and Knaves: the role read for each person against the solution, with partial credit.
+
+    The target is the JSON object of role words per name that :mod:`assess.generators.kk` writes;
+    ``score`` is the fraction of people whose role the output states correctly (a person it never
+    names counts as wrong), ``correct`` that all of them are right.
+    """
+
+    name = "kk"
+
+    async def score(self, sample: Sample, output: str) -> Score:
+        try:
+            expected = {name: ROLE_TRUTHFUL[word] for name, word in json.loads(sample.target).items()}
+        except (ValueError, KeyError, AttributeError, TypeError) as err:
+            raise InputError("target is not a JSON object of role words per name", instance_id=sample.instance_id,
+                             column="target") from err
+        found = parse_assignment(output, list(expected))
+        right = sum(found.get(name) == truthful for name, truthful in expected.items())
+        extracted = ", ".join(f"{name}={'T' if found[name] else 'L'}" for name in expected if name in found)
+        return Score(right == len(expected), extracted or None, right / len(expected))
+
+
+class GridScorer:
+    """Grid navigation: the last "C4 east"-style square and heading in the output equals the target."""
+
+    name = "grid"
+
+    async def score(self, sample: Sample, output: str) -> Score:
+        expected = parse_position(sample.target)
+        if expected is None:
+            raise InputError(f"target {sample.target!r} is not a square and a heading", instance_id=sample.instance_id,
+                             column="target")
+        answer = parse_position(output)
+        return Score(answer == expected, answer)
+
+
 # --- the registry (assess.registry.SCORERS): factory(run config, run cache) -> Scorer ---------------
 
 
@@ -223,6 +266,10 @@ def _numeric(config, cache) -> Scorer:
 @SCORERS.register("regex")
 def _regex(config, cache) -> Scorer:
     return RegexScorer(config.regex, config.tolerance.rel, config.tolerance.abs)
+
+
+SCORERS.register("kk", lambda config, cache: KnightsKnavesScorer())
+SCORERS.register("grid", lambda config, cache: GridScorer())
 
 
 @SCORERS.register("judge")

@@ -1,15 +1,22 @@
 """Reliability and validity of the reference annotations; writes results/*.csv and results/tables.md.
 
-    python studies/annotation_reliability/analyze.py
+    python studies/annotation_reliability/analyze.py                    # every table, results/tables.md
+    python studies/annotation_reliability/analyze.py reliability_new    # only these tables' CSVs (no outcomes read)
 
 Reliability: pass 1 vs the independent pass 2 (quadratic-weighted kappa, Spearman, exact and ±1
-agreement per scale), and the calibration set scored against its intended levels.
+agreement per scale), the same on the 300 new items of the pass2new job (EQ-Bench, Knights and
+Knaves, pooled; pass 1 there is the eqbench and kk jobs), and the calibration set scored against its
+intended levels.
 Validity: per scale, Spearman between an item's level and its mean success over the models that
-ran it (MMLU-Pro: 21 models; BBH: code-davinci-002 with and without chain of thought), and mean
-levels of the 3/5/7-object variants of BBH's logical_deduction and tracking_shuffled_objects.
+ran it (MMLU-Pro: 21 models; BBH: code-davinci-002 with and without chain of thought; EQ-Bench: 70
+models; Knights and Knaves: gemma-3-270m), mean levels of the 3/5/7-object variants of BBH's
+logical_deduction and tracking_shuffled_objects, and the Knights-and-Knaves puzzles' demands against
+their difficulty by construction (people x depth). Coverage: per scale, the most items on which it is
+the highest demand for any one subject. EQ-Bench: the 70 models' MS abilities beside their accuracy.
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +24,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from assess import atomic
+from assess.abilities import ability_table, dominant_mask
 from assess.annotate.agreement import agreement_report
 from assess.calibration import load_calibration, score_annotations
 from assess.datasets import load_sample
@@ -29,11 +37,31 @@ VARIANT_TASKS = ("logical_deduction", "tracking_shuffled_objects")
 SIZES = ("three", "five", "seven")
 
 
-def reliability() -> pd.DataFrame:
-    first = pd.read_parquet(WORK / "pass1" / "annotated.parquet")
-    second = pd.read_parquet(WORK / "pass2" / "annotated.parquet")
+def pass_agreement(first: pd.DataFrame, second: pd.DataFrame) -> pd.DataFrame:
+    """Per scale: n, qwk, Spearman, exact and within-one agreement of pass 1 with pass 2 on pass 2's items."""
     first = first[first["instance_id"].isin(second["instance_id"])]
     return agreement_report({"pass1": first, "pass2": second}).drop(columns=["annotator_a", "annotator_b"])
+
+
+def reliability() -> pd.DataFrame:
+    return pass_agreement(pd.read_parquet(WORK / "pass1" / "annotated.parquet"),
+                          pd.read_parquet(WORK / "pass2" / "annotated.parquet"))
+
+
+#: pass-1 job -> benchmark of the new items that pass2new re-annotates
+NEW_ITEMS = {"eqbench": "eqbench_v2", "kk": "knights_knaves"}
+REPORT_COLUMNS = ["scale", "n", "qwk", "spearman", "exact", "within_one"]
+
+
+def reliability_new() -> pd.DataFrame:
+    """Pass 1 (eqbench and kk jobs) vs pass2new per scale: rows (items, scale, n, qwk, ...), items in
+    eqbench, kk and pooled."""
+    first = pd.concat([pd.read_parquet(WORK / job / "annotated.parquet") for job in NEW_ITEMS], ignore_index=True)
+    second = pd.read_parquet(WORK / "pass2new" / "annotated.parquet")
+    parts = {name: second[second["benchmark"] == benchmark] for name, benchmark in NEW_ITEMS.items()}
+    parts["pooled"] = second
+    tables = [pass_agreement(first, part).assign(items=name) for name, part in parts.items()]
+    return pd.concat(tables, ignore_index=True)[["items", *REPORT_COLUMNS]]
 
 
 def calibration() -> pd.DataFrame:
@@ -69,14 +97,77 @@ def variants(battery: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+KK_SCALES = ("QLl", "AS", "CEc", "MCt", "VO", "UG")
+
+
+def kk_validity(battery: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame:
+    """Mean levels of the original puzzles per (people, depth) cell, with gemma-3-270m's mean graded score."""
+    puzzles = battery[(battery["benchmark"] == "knights_knaves") & (battery["variant"] == "original")]
+    score = outcomes[outcomes["instance_id"].isin(puzzles["instance_id"])].groupby("instance_id")["score"].mean()
+    cells = puzzles.join(score.rename("gemma_score"), on="instance_id").groupby(["people", "depth"])
+    table = cells[list(KK_SCALES)].mean().round(2)
+    table.insert(0, "n", cells.size())
+    table["gemma_n"], table["gemma_score"] = cells["gemma_score"].count(), cells["gemma_score"].mean().round(2)
+    return table.reset_index().astype({"people": int, "depth": int})
+
+
+def kk_trends(battery: pd.DataFrame) -> pd.DataFrame:
+    """Spearman of each KK scale's level with the number of people and with the depth (original puzzles)."""
+    puzzles = battery[(battery["benchmark"] == "knights_knaves") & (battery["variant"] == "original")]
+    rows = [{"scale": code, **{f"rho_{factor}": spearmanr(puzzles[code], puzzles[factor]).statistic
+                               for factor in ("people", "depth")}} for code in KK_SCALES]
+    return pd.DataFrame(rows)
+
+
+def coverage(battery: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame:
+    """Per scale: dominant items per benchmark, and the most dominant items with outcomes of any one subject."""
+    mask = pd.DataFrame(dominant_mask(battery[list(SCALES)].to_numpy(dtype=float)), columns=list(SCALES),
+                        index=battery["instance_id"])
+    per_benchmark = mask.groupby(battery["benchmark"].to_numpy()).sum().T
+    ran = outcomes.groupby("subject")["instance_id"].agg(set)
+    best = {code: max(int(mask.loc[mask.index.isin(ids), code].sum()) for ids in ran) for code in SCALES}
+    per_benchmark["max_per_subject"] = pd.Series(best)
+    return per_benchmark.rename_axis("scale")
+
+
+def eqbench_ms(battery: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame:
+    """The 70 EQ-Bench models on its 171 items: MS ability (its curve's n) beside accuracy and mean graded score."""
+    items = battery[battery["benchmark"] == "eqbench_v2"]
+    runs = outcomes[outcomes["instance_id"].isin(items["instance_id"])]
+    abilities = ability_table(items, runs, sorted(runs["subject"].unique()))
+    ms = abilities[abilities["scale"] == "MS"].set_index("subject")[["ability", "n"]]
+    summary = runs.groupby("subject").agg(accuracy=("correct", "mean"), mean_score=("score", "mean"))
+    return ms.join(summary).sort_values("accuracy", ascending=False).round(3).reset_index()
+
+
+#: Tables that read annotations only (no outcomes): `analyze.py NAME ...` writes just these CSVs.
+ANNOTATION_TABLES = {"reliability": reliability, "reliability_new": reliability_new, "calibration": calibration}
+
+
 def main() -> None:
+    wanted = sys.argv[1:]
+    if wanted:
+        unknown = [name for name in wanted if name not in ANNOTATION_TABLES]
+        if unknown:
+            raise SystemExit(f"unknown table(s) {', '.join(unknown)}; choose from {', '.join(ANNOTATION_TABLES)}")
+        for name in wanted:
+            table = ANNOTATION_TABLES[name]()
+            atomic.write_text(RESULTS / f"{name}.csv", table.to_csv(index=False))
+            print(f"## {name}\n\n{table.round(3).to_markdown(index=False)}\n")
+        return
     battery, outcomes = load_sample(annotated_only=True)
-    tables = {"reliability": reliability(), "calibration": calibration(),
-              "validity": validity(battery, outcomes), "variants": variants(battery, outcomes)}
+    ms = eqbench_ms(battery, outcomes)
+    tables = {"reliability": reliability(), "reliability_new": reliability_new(), "calibration": calibration(),
+              "validity": validity(battery, outcomes), "variants": variants(battery, outcomes),
+              "kk_validity": kk_validity(battery, outcomes), "kk_trends": kk_trends(battery),
+              "coverage": coverage(battery, outcomes), "eqbench_ms": ms}
+    indexed = ("validity", "coverage")
     markdown = []
     for name, table in tables.items():
-        atomic.write_text(RESULTS / f"{name}.csv", table.to_csv(index=name == "validity"))
-        markdown.append(f"## {name}\n\n{table.round(3).to_markdown(index=name == 'validity')}\n")
+        atomic.write_text(RESULTS / f"{name}.csv", table.to_csv(index=name in indexed))
+        markdown.append(f"## {name}\n\n{table.round(3).to_markdown(index=name in indexed)}\n")
+    rho = spearmanr(ms["ability"], ms["accuracy"]).statistic
+    markdown.append(f"EQ-Bench: Spearman(MS ability, accuracy) over {len(ms)} models = {rho:.3f}\n")
     atomic.write_text(RESULTS / "tables.md", "\n".join(markdown))
     print("\n".join(markdown))
 

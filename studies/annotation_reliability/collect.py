@@ -1,6 +1,7 @@
 """Import the annotators' answers through the engine's parser and build the shipped annotations.
 
-    python studies/annotation_reliability/collect.py
+    python studies/annotation_reliability/collect.py            # every job; ships the shipped jobs' labels
+    python studies/annotation_reliability/collect.py JOB ...    # import only these jobs; ships nothing
 
 Annotators write answers/<job>/chunk_NN.answers.tsv, one line per request:
     <custom_id> TAB <19 values in the order AS CEc CEe CL MCr MCt MCu MS QLl QLq SNs KNa KNc KNf KNn KNs AT VO UG> TAB <brief reasoning>
@@ -23,12 +24,14 @@ from assess import atomic
 from assess.battery import PROVENANCE_COLUMNS
 from assess.errors import InputError
 from assess.scales import ANNOTATED
+from prepare import JOBS
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 WORK = HERE / "work"
 ANSWERS = HERE / "answers"
-JOBS = {"pass1": "annotator_pass1.yaml", "pass2": "annotator_pass2.yaml", "calibration": "annotator_pass1.yaml"}
+#: Jobs whose labels are the bundled sample's reference annotations (pass 2, pass2new and calibration only measure).
+SHIPPED = ("pass1", "eqbench", "kk", "formatfix")
 
 
 def results_lines(job: str) -> list[str]:
@@ -54,28 +57,49 @@ def import_job(job: str) -> pd.DataFrame:
     folder = WORK / job
     lines = results_lines(job)
     atomic.write_text(folder / "results.jsonl", "\n".join(lines) + "\n")
+    annotator, version = JOBS[job]
     subprocess.run([sys.executable, "-m", "assess.cli", "annotate", str(folder / "battery.parquet"),
-                    "--annotator", str(HERE / JOBS[job]), "--mode", "all-scales", "--cache", str(folder / "cache.sqlite"),
-                    "--import-results", str(folder / "results.jsonl"), "--out", str(folder / "annotated.parquet"),
+                    "--annotator", str(HERE / annotator), "--mode", "all-scales", "--cache", str(folder / "cache.sqlite"),
+                    "--protocol-version", version, "--import-results", str(folder / "results.jsonl"), "--out", str(folder / "annotated.parquet"),
                     "--failures", str(folder / "failures.csv")], check=True)
     return pd.read_parquet(folder / "annotated.parquet")
 
 
-def ship(annotated: pd.DataFrame) -> None:
-    """Write pass 1's labels, with their provenance, as the bundled sample's reference annotations."""
-    labels = annotated[["instance_id", *ANNOTATED, *PROVENANCE_COLUMNS]]
+def ship(annotated: dict[str, pd.DataFrame]) -> None:
+    """Write the shipped jobs' labels, with their provenance, as the bundled sample's reference annotations.
+
+    Pass 1's v1 labels of the items the answer-format fix changed were made with the old format; they
+    are superseded by the formatfix job's v2 labels, so an instance never carries labels of two protocols.
+    """
+    superseded = set(annotated["formatfix"]["instance_id"]) if "formatfix" in annotated else set()
+    if "pass1" in annotated:
+        annotated["pass1"] = annotated["pass1"][~annotated["pass1"]["instance_id"].isin(superseded)]
+    labels = pd.concat([a[["instance_id", *ANNOTATED, *PROVENANCE_COLUMNS]] for a in annotated.values()],
+                       ignore_index=True)
     labels = labels[labels[list(ANNOTATED)].notna().any(axis=1)]
+    if labels["instance_id"].duplicated().any():
+        raise InputError(f"labelled by two jobs: {labels.loc[labels['instance_id'].duplicated(), 'instance_id'].iloc[0]}")
     target = ROOT / "assess" / "data" / "sample" / "annotations.parquet"
     atomic.write_with(target, lambda p: labels.to_parquet(p, index=False))
     print(f"{len(labels)} annotated items -> {target}")
 
 
 def main() -> None:
+    wanted = sys.argv[1:]
+    unknown = [job for job in wanted if job not in JOBS]
+    if unknown:
+        raise SystemExit(f"unknown job(s) {', '.join(unknown)}; jobs: {', '.join(JOBS)}")
+    if wanted:
+        for job in wanted:
+            print(f"{job}: {len(import_job(job))} items -> {WORK / job / 'annotated.parquet'}")
+        return
+    shipped = {}
     for job in JOBS:
         if (ANSWERS / job).is_dir():
             annotated = import_job(job)
-            if job == "pass1":
-                ship(annotated)
+            if job in SHIPPED:
+                shipped[job] = annotated
+    ship(shipped)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,17 @@
 """Export the reference-annotation requests and split them into chunks for the annotators.
 
-    python studies/annotation_reliability/prepare.py
+    python studies/annotation_reliability/prepare.py [JOB ...]     # default: every job
 
-Three jobs, each through `assess annotate --export-requests` (all-scales mode, bundled rubrics):
-  pass1        the reference subset (assess/data/sample/reference_subset.txt, 1,800 items)
-  pass2        an independent second pass on a seeded, stratified 235-item part of it
+Jobs, each through `assess annotate --export-requests` (all-scales mode, bundled rubrics):
+  pass1        the MMLU-Pro and BBH items of the reference subset (assess/data/sample/reference_subset.txt, 1,800)
+  pass2        an independent second pass on a seeded, stratified 235-item part of them
   calibration  the rubric calibration set (rubrics/calibration), pass-1 annotator
+  eqbench      the 171 EQ-Bench v2 items, pass-1 annotator
+  kk           the 315 original Knights-and-Knaves puzzles of the sample, pass-1 annotator
+  formatfix    the reference BBH items whose answer format the listed-options fix changed
+               (studies/sample_battery/answer_format_fix.csv), pass-1 annotator, protocol v2
+  pass2new     an independent second pass on 300 of the new items: 120 of the 171 EQ-Bench items and
+               180 of the kk job's puzzles, stratified over people x depth (seeded), pass-2 annotator
 Each job's requests go to work/<job>/requests.jsonl (large, not committed: they are rebuilt
 deterministically) and its items to work/<job>/chunk_NN.items.md — the custom_id and the task
 instance block of each request, what an annotator reads after reading rubrics/ once.
@@ -21,7 +27,9 @@ import numpy as np
 import pandas as pd
 
 from assess.calibration import load_calibration
+from assess.battery import PROVENANCE_COLUMNS
 from assess.datasets import load_sample, reference_subset
+from assess.scales import ANNOTATED
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / "work"
@@ -29,13 +37,28 @@ CHUNK = 150
 SEED = 7
 PASS2_PER_MMLU_CATEGORY = 11
 PASS2_PER_BBH_TASK = 3
-JOBS = {"pass1": "annotator_pass1.yaml", "pass2": "annotator_pass2.yaml", "calibration": "annotator_pass1.yaml"}
+PASS2NEW_EQBENCH = 120
+PASS2NEW_KK = 180
+#: job -> (annotator file, protocol version)
+JOBS = {"pass1": ("annotator_pass1.yaml", "v1"), "pass2": ("annotator_pass2.yaml", "v1"),
+        "calibration": ("annotator_pass1.yaml", "v1"), "eqbench": ("annotator_pass1.yaml", "v1"),
+        "kk": ("annotator_pass1.yaml", "v1"), "formatfix": ("annotator_pass1.yaml", "v2"),
+        "pass2new": ("annotator_pass2.yaml", "v1")}
+FORMAT_FIX = HERE.parents[1] / "studies" / "sample_battery" / "answer_format_fix.csv"
 
 
 def batteries() -> dict[str, pd.DataFrame]:
     """The battery each job annotates (no outcome columns: annotators never see them)."""
     battery, _ = load_sample()
-    reference = battery[battery["instance_id"].isin(reference_subset())].reset_index(drop=True)
+    chosen = battery[battery["instance_id"].isin(reference_subset())]
+    fix = pd.read_csv(FORMAT_FIX)
+    fix = fix[fix["in_reference_subset"]]
+    fixed = chosen[chosen["instance_id"].isin(fix["instance_id"])].reset_index(drop=True)
+    # Passes 1 and 2 were answered (protocol v1) with the answer formats of the time: rebuild exactly those
+    # requests; the items the fix changed are re-annotated under v2 by the formatfix job.
+    before = dict(zip(fix["instance_id"], fix["old_answer_format"]))
+    reference = chosen[chosen["benchmark"].isin(["mmlu_pro", "bbh"])].reset_index(drop=True)
+    reference["answer_format"] = [before.get(i, f) for i, f in zip(reference["instance_id"], reference["answer_format"])]
     rng = np.random.default_rng(SEED)
     picks = []
     for (benchmark, _), group in reference.groupby(["benchmark", "task"], sort=True):
@@ -45,7 +68,28 @@ def batteries() -> dict[str, pd.DataFrame]:
     items = load_calibration()
     calibration = pd.DataFrame({"instance_id": "calibration/" + items["item_id"], "benchmark": "calibration",
                                 "task": items["scale"], "prompt": items["prompt"], "target": "", "answer_format": ""})
-    return {"pass1": reference, "pass2": second, "calibration": calibration}
+    eqbench = chosen[chosen["benchmark"] == "eqbench_v2"].reset_index(drop=True)
+    kk = chosen[chosen["benchmark"] == "knights_knaves"].reset_index(drop=True)
+    return {"pass1": reference, "pass2": second, "calibration": calibration, "eqbench": eqbench, "kk": kk,
+            "formatfix": fixed, "pass2new": second_pass_new(eqbench, kk)}
+
+
+def second_pass_new(eqbench: pd.DataFrame, kk: pd.DataFrame) -> pd.DataFrame:
+    """Seeded sample for the second pass on the new items, without pass 1's labels.
+
+    120 EQ-Bench items drawn at random; 180 puzzles spread over the people x depth cells as evenly as
+    possible (every cell gets 180 // cells, a seeded choice of cells one more).
+    """
+    rng = np.random.default_rng(SEED)
+    picks = list(rng.choice(eqbench["instance_id"].to_numpy(), size=PASS2NEW_EQBENCH, replace=False))
+    cells = list(kk.groupby(["people", "depth"], sort=True))
+    sizes = np.full(len(cells), PASS2NEW_KK // len(cells))
+    sizes[rng.choice(len(cells), size=PASS2NEW_KK - sizes.sum(), replace=False)] += 1
+    for (_, group), size in zip(cells, sizes):
+        picks.extend(rng.choice(group["instance_id"].to_numpy(), size=size, replace=False))
+    both = pd.concat([eqbench, kk], ignore_index=True)
+    chosen = both[both["instance_id"].isin(picks)]
+    return chosen.drop(columns=[c for c in (*ANNOTATED, *PROVENANCE_COLUMNS) if c in chosen]).reset_index(drop=True)
 
 
 def export(job: str, battery: pd.DataFrame) -> Path:
@@ -53,9 +97,10 @@ def export(job: str, battery: pd.DataFrame) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     battery.to_parquet(folder / "battery.parquet", index=False)
     requests = folder / "requests.jsonl"
+    annotator, version = JOBS[job]
     subprocess.run([sys.executable, "-m", "assess.cli", "annotate", str(folder / "battery.parquet"),
-                    "--annotator", str(HERE / JOBS[job]), "--mode", "all-scales", "--cache", str(folder / "cache.sqlite"),
-                    "--export-requests", str(requests)], check=True)
+                    "--annotator", str(HERE / annotator), "--mode", "all-scales", "--cache", str(folder / "cache.sqlite"),
+                    "--protocol-version", version, "--export-requests", str(requests)], check=True)
     return requests
 
 
@@ -78,7 +123,10 @@ def write_chunks(job: str, requests_path: Path) -> int:
 
 
 def main() -> None:
+    wanted = sys.argv[1:]
     for job, battery in batteries().items():
+        if wanted and job not in wanted:
+            continue
         count = write_chunks(job, export(job, battery))
         print(f"{job}: {len(battery)} items, {count} requests exported, chunks of {CHUNK} in {WORK / job}")
 

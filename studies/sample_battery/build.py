@@ -1,9 +1,11 @@
-"""Build the bundled sample battery from the real outcome data in ``../shared/data``.
+"""Build the bundled sample battery from the real outcome data in ``../shared/data`` and the generators.
 
 Writes ``assess/data/sample/{battery,outcomes}.parquet`` in the battery / outcome layout of
-:mod:`assess.battery`, and ``reference_subset.txt``: the seeded, stratified selection of items that
-receive reference annotations (90 MMLU-Pro items per category, spread evenly over the source
-benchmarks present in that category; 20 items per BBH task).
+:mod:`assess.battery`, ``outcomes_eqbench_v2.parquet`` (EQ-Bench v2's 70 models, with the graded
+``score`` beside the binary ``correct``), and ``reference_subset.txt``: the seeded, stratified
+selection of items that receive reference annotations (90 MMLU-Pro items per category, spread
+evenly over the source benchmarks present in that category; 20 items per BBH task; all 171
+EQ-Bench items; every original Knights-and-Knaves puzzle, 15 per people x depth cell).
 
     python studies/sample_battery/build.py [--shared ../shared/data]
 """
@@ -20,12 +22,16 @@ import pandas as pd
 
 from assess import atomic
 from assess.battery import validate_battery, validate_outcomes
+from assess.generators import kk
+from assess.runs.dataset import listed_options
 
-ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
 OUT = ROOT / "assess" / "data" / "sample"
 SEED = 20261123
 MMLU_PER_CATEGORY = 90
 BBH_PER_TASK = 20
+KK_PEOPLE, KK_DEPTHS, KK_PER_CELL = range(2, 9), range(2, 5), 15
 
 
 def mmlu_pro(shared: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -59,10 +65,10 @@ def mmlu_pro(shared: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def bbh_answer_format(targets: pd.Series) -> str:
-    """Classify a BBH task's answer format from its targets."""
+    """Classify a BBH task's answer format from its targets (``multiple_choice`` without a count yet)."""
     values = set(targets.str.strip().str.lower())
     if all(re.fullmatch(r"\([a-r]\)", v) for v in values):
-        return f"multiple_choice_{len(values)}"
+        return "multiple_choice"
     if values <= {"true", "false"} or values <= {"yes", "no"} or values <= {"valid", "invalid"}:
         return "binary"
     if all(re.fullmatch(r"-?\d+", v) for v in values):
@@ -70,17 +76,26 @@ def bbh_answer_format(targets: pd.Series) -> str:
     return "free_text"
 
 
-def bbh(shared: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """BIG-Bench Hard items as battery rows and code-davinci-002's outcomes (CoT and direct)."""
+def bbh(shared: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """BIG-Bench Hard items as battery rows, code-davinci-002's outcomes (CoT and direct), and the items whose
+    answer format the listed-options rule changed (instance id, task, old and new format)."""
     items = pd.read_parquet(shared / "bbh" / "instances.parquet")
-    formats = items.groupby("task")["target"].agg(bbh_answer_format)
+    formats = items["task"].map(items.groupby("task")["target"].agg(bbh_answer_format))
+    # Multiple choice: N is the number of options the item's prompt lists (annotation protocol v2). Until
+    # 2026-12 it was the number of distinct targets in the task, wrong for 425 items (answer_format_fix.csv).
+    choice = formats == "multiple_choice"
+    formats[choice] = [f"multiple_choice_{len(listed_options(p))}" for p in items.loc[choice, "input"]]
+    old = "multiple_choice_" + items.groupby("task")["target"].transform("nunique").astype(str)
+    changed = choice & (formats != old)
+    changes = pd.DataFrame({"instance_id": items.loc[changed, "instance_id"], "task": items.loc[changed, "task"],
+                            "old_answer_format": old[changed], "new_answer_format": formats[changed]})
     battery = pd.DataFrame({
         "instance_id": items["instance_id"].astype(str),
         "benchmark": "bbh",
         "task": items["task"].astype(str),
         "prompt": items["input"].astype(str),
         "target": items["target"].astype(str),
-        "answer_format": items["task"].map(formats),
+        "answer_format": formats,
         "source": "bbh/" + items["task"].astype(str),
         "source_benchmark": "bbh",
     })
@@ -91,7 +106,41 @@ def bbh(shared: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         "correct": raw["correct"].astype(int),
         "raw_output": raw["prediction"].astype(object),
     })
+    return battery, outcomes, changes
+
+
+def eqbench(shared: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """EQ-Bench v2 dialogues as battery rows and 70 models' outcomes: binary ``correct`` and graded ``score``."""
+    items = pd.read_parquet(shared / "eqbench_v2" / "instances.parquet")
+    battery = pd.DataFrame({
+        "instance_id": items["instance_id"].astype(str),
+        "benchmark": "eqbench_v2",
+        "task": items["task"].astype(str),
+        "prompt": items["prompt"].astype(str),
+        "target": items["target"].astype(str),
+        "answer_format": "free_text",
+        "source": "eqbench_v2",
+        "source_benchmark": "eqbench_v2",
+    })
+    raw = pd.read_parquet(shared / "eqbench_v2" / "outcomes.parquet")
+    outcomes = pd.DataFrame({
+        "subject": raw["model"].astype(str),
+        "instance_id": raw["instance_id"].astype(str),
+        "correct": raw["correct"].astype(int),
+        "raw_output": None,
+        "score": raw["score"].astype(float),
+    })
     return battery, outcomes
+
+
+def knights_knaves() -> pd.DataFrame:
+    """Generated Knights-and-Knaves puzzles, 15 per people x depth cell, each with its three variants."""
+    skipped: list[str] = []
+    rows = pd.DataFrame(kk.battery(KK_PEOPLE, KK_DEPTHS, KK_PER_CELL, SEED, kk.PERTURBATIONS, skipped))
+    rows["source"] = "generated/knights_knaves"
+    rows["source_benchmark"] = "knights_knaves"
+    print(f"knights and knaves: {len(rows)} items, {len(skipped)} statement variants impossible: {', '.join(skipped)}")
+    return rows
 
 
 def reference_subset(battery: pd.DataFrame) -> list[str]:
@@ -107,6 +156,9 @@ def reference_subset(battery: pd.DataFrame) -> list[str]:
             chosen.extend(sorted(rng.choice(ids, size=n, replace=False)))
     for _, task in battery[battery["benchmark"] == "bbh"].groupby("task", sort=True):
         chosen.extend(sorted(rng.choice(task["instance_id"].to_numpy(), size=BBH_PER_TASK, replace=False)))
+    chosen.extend(battery.loc[battery["benchmark"] == "eqbench_v2", "instance_id"])
+    puzzles = battery[battery["benchmark"] == "knights_knaves"]
+    chosen.extend(puzzles.loc[puzzles["variant"] == "original", "instance_id"])
     return chosen
 
 
@@ -130,13 +182,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
     args = parser.parse_args()
-    parts = [mmlu_pro(args.shared), bbh(args.shared)]
-    battery = validate_battery(pd.concat([b for b, _ in parts], ignore_index=True), "sample battery")
+    bbh_battery, bbh_outcomes, changes = bbh(args.shared)
+    parts = [mmlu_pro(args.shared), (bbh_battery, bbh_outcomes)]
+    eq_battery, eq_outcomes = eqbench(args.shared)
+    battery = validate_battery(pd.concat([b for b, _ in parts] + [eq_battery, knights_knaves()], ignore_index=True),
+                               "sample battery")
     outcomes = validate_outcomes(pd.concat([o for _, o in parts], ignore_index=True), "sample outcomes", battery)
+    eq_outcomes = validate_outcomes(eq_outcomes, "EQ-Bench outcomes", battery)
     atomic.write_with(OUT / "battery.parquet", lambda p: battery.to_parquet(p, index=False))
     atomic.write_with(OUT / "outcomes.parquet", lambda p: outcomes.to_parquet(p, index=False))
+    atomic.write_with(OUT / "outcomes_eqbench_v2.parquet", lambda p: eq_outcomes.to_parquet(p, index=False))
+    outcomes = pd.concat([outcomes, eq_outcomes], ignore_index=True)
     subset = reference_subset(battery)
     atomic.write_text(OUT / "reference_subset.txt", "\n".join(subset) + "\n")
+    changes["in_reference_subset"] = changes["instance_id"].isin(subset)
+    atomic.write_text(HERE / "answer_format_fix.csv", changes.to_csv(index=False))
+    print(f"answer format fixed on {len(changes)} BBH items ({int(changes['in_reference_subset'].sum())} in the "
+          f"reference subset) -> {HERE / 'answer_format_fix.csv'}")
     print(f"battery {len(battery)} rows, outcomes {len(outcomes)} rows, {outcomes['subject'].nunique()} subjects, "
           f"reference subset {len(subset)} items -> {OUT}")
 

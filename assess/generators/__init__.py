@@ -1,0 +1,1 @@
+"""Item generators with answers checkable by construction (difficulty set by parameters)."""
