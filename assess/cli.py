@@ -37,6 +37,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("predict", "Success probabilities of a subject on new instances."),
     "evaluate": ("predict", "Run the evaluation protocols and write the per-subject table, the summary and "
                             "calibration plots."),
+    "next-items": ("next_items", "Propose the next k most informative items for a subject (greedy D-optimal at its "
+                                 "current estimate)."),
     "battery": ("battery", "Build batteries: generated puzzles or benchmark downloads."),
 }
 

@@ -26,6 +26,16 @@ class Filters(BaseModel):
     tasks: list[str] = Field(default_factory=list)
 
 
+class IRTSettings(BaseModel):
+    """Options of ``method: irt`` (the joint demand-IRT model; see README "Joint demand-IRT abilities")."""
+
+    model_config = ConfigDict(extra="forbid")
+    form: Literal["conjunctive", "compensatory"] = "conjunctive"
+    residual: Literal["marginal", "joint", "none"] = "marginal"
+    theta_prior_sd: float = Field(default=1.5, gt=0)
+    residual_prior_sd: float = Field(default=1.0, gt=0)
+
+
 class ProfileConfig(BaseModel):
     """One subject's profiling job, as written in ``model.yaml``."""
 
@@ -35,6 +45,8 @@ class ProfileConfig(BaseModel):
     outcomes: str = SAMPLE
     output_dir: str
     battery_mapping: dict[str, str] = Field(default_factory=dict)
+    #: {our outcome column: the file's column}, e.g. {instance_id: item, correct: is_correct}.
+    outcomes_mapping: dict[str, str] = Field(default_factory=dict)
     outcomes_layout: Literal["auto", "long", "per-subject", "wide"] = "auto"
     filters: Filters = Field(default_factory=Filters)
     #: Rubric folders whose scales join the bundled ones (a folder or a list).
@@ -50,7 +62,8 @@ class ProfileConfig(BaseModel):
     #: Round fractional (median) levels half-up into the integer bins; the published code weighs them zero.
     round_levels: bool = False
     min_n: int = Field(default=MIN_N, ge=1)
-    method: Literal["scc"] = "scc"
+    method: Literal["scc", "irt"] = "scc"
+    irt: IRTSettings = Field(default_factory=IRTSettings)
 
     @field_validator("scales")
     @classmethod

@@ -24,6 +24,8 @@ from typing import Any
 import pandas as pd
 
 from . import __version__, abilities
+from .irt import model as irt_model
+from .irt import profiles as irt_profiles_module
 from .abilities import profiles
 from .battery import validate_battery, validate_outcomes
 from .config import SAMPLE, ProfileConfig, load_profile_config
@@ -65,19 +67,20 @@ def _read_battery(path: str, mapping: tuple[tuple[str, str], ...], scales: Scale
 
 
 def _outcomes(path: str, layout: str, battery_path: str, mapping: tuple[tuple[str, str], ...],
-              subject: str, scales: ScaleSet) -> pd.DataFrame:
-    return _read_outcomes(path, layout, battery_path, mapping, subject, scales, _version_of(path),
+              subject: str, scales: ScaleSet, outcomes_mapping: tuple[tuple[str, str], ...] = ()) -> pd.DataFrame:
+    return _read_outcomes(path, layout, battery_path, mapping, subject, scales, outcomes_mapping, _version_of(path),
                           _version_of(battery_path))
 
 
 @lru_cache(maxsize=4)
 def _read_outcomes(path: str, layout: str, battery_path: str, mapping: tuple[tuple[str, str], ...], subject: str,
-                   scales: ScaleSet, *_versions: tuple | None) -> pd.DataFrame:
+                   scales: ScaleSet, outcomes_mapping: tuple[tuple[str, str], ...],
+                   *_versions: tuple | None) -> pd.DataFrame:
     """Outcomes of a config; a per-subject file (``instance_id, correct``) is the config's subject."""
     battery = _battery(battery_path, mapping, scales)
     if path == SAMPLE:
         return validate_outcomes(_sample()[1], "bundled sample outcomes", battery)
-    return read_outcomes(path, layout=layout, battery=battery, subject=subject)
+    return read_outcomes(path, layout=layout, battery=battery, subject=subject, mapping=dict(outcomes_mapping))
 
 
 def load_inputs(config: ProfileConfig, scales: ScaleSet | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -85,7 +88,8 @@ def load_inputs(config: ProfileConfig, scales: ScaleSet | None = None) -> tuple[
     scales = scales or config.scale_set()
     mapping = tuple(sorted(config.battery_mapping.items()))
     battery = _battery(config.battery, mapping, scales)
-    outcomes = _outcomes(config.outcomes, config.outcomes_layout, config.battery, mapping, config.subject, scales)
+    outcomes = _outcomes(config.outcomes, config.outcomes_layout, config.battery, mapping, config.subject, scales,
+                         tuple(sorted(config.outcomes_mapping.items())))
     battery = _filter(battery, "benchmark", config.filters.benchmarks, "filters.benchmarks")
     battery = _filter(battery, "task", config.filters.tasks, "filters.tasks")
     subjects = outcomes["subject"].unique()
@@ -95,6 +99,14 @@ def load_inputs(config: ProfileConfig, scales: ScaleSet | None = None) -> tuple[
                          f"{did_you_mean(config.subject, subjects)} (subjects there: {known})")
     mine = outcomes[(outcomes["subject"] == config.subject) & outcomes["instance_id"].isin(battery["instance_id"])]
     return battery, mine.reset_index(drop=True)
+
+
+def population_outcomes(config: ProfileConfig, battery: pd.DataFrame) -> pd.DataFrame:
+    """Every subject's outcomes on the (filtered) battery: the population ``method: irt`` fits jointly."""
+    mapping = tuple(sorted(config.battery_mapping.items()))
+    outcomes = _outcomes(config.outcomes, config.outcomes_layout, config.battery, mapping, config.subject,
+                         config.scale_set(), tuple(sorted(config.outcomes_mapping.items())))
+    return outcomes[outcomes["instance_id"].isin(battery["instance_id"])].reset_index(drop=True)
 
 
 def _filter(battery: pd.DataFrame, column: str, wanted: list[str], key: str) -> pd.DataFrame:
@@ -113,6 +125,8 @@ def fingerprint(config: ProfileConfig, scales: ScaleSet) -> str:
     digest.update(scales.hash.encode())
     digest.update(__version__.encode())
     digest.update(Path(abilities.__file__).read_bytes())
+    for module in (irt_model, irt_profiles_module):
+        digest.update(Path(module.__file__).read_bytes())
     for path in _input_files(config):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
@@ -141,10 +155,16 @@ def run_profile(config: ProfileConfig, *, force: bool = False) -> ProfileResult:
     if not force and _is_current(output_dir, stamp):
         return ProfileResult(config, scales, pd.read_csv(output_dir / ABILITIES_CSV),
                              pd.read_csv(output_dir / EMPIRICAL_CSV), **summary, up_to_date=True)
-    table, empirical = profiles(battery, outcomes, [config.subject], scales=fitted,
-                                dominance_scales=scales.level_codes, ug_column=scales.unguessability,
-                                bootstrap=config.bootstrap, seed=config.seed, dominant_only=config.dominant_only,
-                                min_ug=config.min_ug, level_diff=config.level_diff, round_levels=config.round_levels)
+    if config.method == "irt":
+        table, empirical, _ = irt_profiles_module.irt_profiles(
+            battery, population_outcomes(config, battery), [config.subject], scales=list(fitted),
+            settings=config.irt.model_dump())
+    else:
+        table, empirical = profiles(battery, outcomes, [config.subject], scales=fitted,
+                                    dominance_scales=scales.level_codes, ug_column=scales.unguessability,
+                                    bootstrap=config.bootstrap, seed=config.seed, dominant_only=config.dominant_only,
+                                    min_ug=config.min_ug, level_diff=config.level_diff,
+                                    round_levels=config.round_levels)
     table = flag_evidence(table.drop(columns="subject"), config.min_n)
     result = ProfileResult(config, scales, table, empirical.drop(columns="subject"), **summary)
     write_report(result, output_dir, stamp)

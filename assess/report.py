@@ -50,7 +50,8 @@ def abilities_document(result: ProfileResult) -> AbilitiesFile:
                                dominant_only=config.dominant_only, min_ug=config.min_ug, level_diff=config.level_diff,
                                round_levels=config.round_levels, min_n=config.min_n,
                                filters=config.filters.model_dump(), rubrics=config.rubrics,
-                               scale_set_hash=scales.hash)
+                               scale_set_hash=scales.hash,
+                               irt=config.irt.model_dump() if config.method == "irt" else None)
     excluded = Excluded(low_ug=int(result.abilities["excluded_low_ug"].max()),
                         missing_ug=int(result.abilities["excluded_missing_ug"].max()))
     return AbilitiesFile(
@@ -177,6 +178,14 @@ def _html(result: ProfileResult, radar_png: bytes, curves_png: bytes) -> str:
               "Intervals: 95 % bootstrap over instances. Points: per-level success rates. "
               f"Scales with fewer than {config.min_n} instances (n) are greyed here and in the curves, and left "
               "out of the radar.</p>")
+    if config.method == "irt":
+        method = (f"<p>Joint demand-IRT ({html.escape(config.irt.form)} form), fitted on every subject of the "
+                  "outcomes at once, on every item annotated on all scales (no unguessability filter: UG sets "
+                  "each item's guessing floor): the ability on a scale is the level at which that scale's factor "
+                  "sigmoid(a (ability - level)) is one half. Intervals: 95 % Laplace. Points: success rates on "
+                  "the items demanding the scale, per level; the curve is the scale's own factor (without the "
+                  "guessing floor and the other demands). n counts the outcomes on items demanding the scale; "
+                  f"scales with fewer than {config.min_n} are greyed and left out of the radar.</p>")
     body = (settings + f"<h2>How to read an ability</h2><p>{html.escape(HOW_TO_READ)}</p>" + _img(radar_png)
             + "<h2>Abilities</h2>" + table
             + "<h2>Characteristic curves</h2>" + _img(curves_png) + "<h2>Method</h2>" + method)

@@ -69,6 +69,8 @@ class ProfileSettings(_Strict):
     filters: dict[str, list[str]]
     rubrics: list[str] = Field(default_factory=list)
     scale_set_hash: str
+    #: The joint IRT model's settings when ``method`` is ``irt``.
+    irt: dict[str, Any] | None = None
 
 
 class Excluded(_Strict):

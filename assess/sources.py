@@ -111,12 +111,13 @@ def read_outcomes(
 
     A per-subject file (``instance_id, correct`` or ``instance_id, successes, trials``) takes
     ``subject`` or, failing that, the file stem. In a wide matrix, empty cells mean "not run" and
-    are dropped; the others are 0/1 or scores in [0, 1].
+    are dropped; the others are 0/1 or scores in [0, 1]. ``mapping`` is {our column: file column}
+    (``outcomes_mapping`` in model.yaml), applied before the layout is guessed.
     """
     path = Path(path)
     battery = battery.table if isinstance(battery, Battery) else battery
     df = _apply_mapping(read_table(path), mapping, OUTCOME_COLUMNS + COUNT_COLUMNS, path)
-    layout = _guess_layout(df) if layout == "auto" else layout
+    layout = _guess_layout(df, path, battery) if layout == "auto" else layout
     if layout == "long":
         alias = next((a for a in SUBJECT_ALIASES if a in df.columns), None)
         if alias is None:
@@ -131,9 +132,23 @@ def read_outcomes(
     return validate_outcomes(df, path, battery)
 
 
-def _guess_layout(df: pd.DataFrame) -> str:
+def _guess_layout(df: pd.DataFrame, path: Path, battery: pd.DataFrame | None) -> str:
+    """``long``, ``per-subject`` or ``wide``; a table that is half of a long one is named by the column it lacks."""
+    has_subject = any(a in df.columns for a in SUBJECT_ALIASES)
     if "correct" in df.columns or set(COUNT_COLUMNS) <= set(df.columns):
-        return "long" if any(a in df.columns for a in SUBJECT_ALIASES) else "per-subject"
+        return "long" if has_subject else "per-subject"
+    if "instance_id" in df.columns:
+        kind = "long" if has_subject else "per-subject"
+        raise InputError(f"{kind} outcome table lacks the column 'correct' (columns: {', '.join(map(str, df.columns))}); "
+                         "name yours with outcomes_mapping, e.g. {correct: is_correct}", source=path, column="correct")
+    if battery is not None:
+        ids = set(battery["instance_id"])
+        cells = [c for c in df.columns[1:] if c not in SUBJECT_ALIASES]
+        if cells and not any(str(c) in ids for c in cells):
+            raise InputError("not a long or per-subject outcome table (no 'instance_id' and 'correct' columns) and "
+                             f"not a wide matrix (none of its columns is a battery instance id; columns: "
+                             f"{', '.join(map(str, df.columns[:8]))}); name your columns with outcomes_mapping",
+                             source=path)
     return "wide"
 
 

@@ -15,6 +15,7 @@ from assess.scaleset import ScaleSet, default_scale_set
 
 from .assessors import CombinedAssessor, DemandAssessor, EmbeddingAssessor
 from .finetune import TextFinetuneAssessor
+from .irt import IRTAssessor
 from .multisubject import MultiSubjectAssessor, Profiles, profiles_from_table
 
 @dataclass(frozen=True)
@@ -54,8 +55,15 @@ def _finetune(options: AssessorOptions) -> TextFinetuneAssessor:
     return TextFinetuneAssessor(options.base_model, epochs=options.epochs, random_state=options.random_state)
 
 
+@REGISTRY.register("irt")
+def _irt(options: AssessorOptions) -> IRTAssessor:
+    if options.classifier:
+        raise InputError("the irt assessor has no --classifier option (it is its own model)")
+    return IRTAssessor()
+
+
 #: Names of the built-in assessors (plugins add theirs to :data:`assess.registry.ASSESSORS`).
-ASSESSORS: tuple[str, ...] = ("demand", "embedding", "combined", "finetune", "multisubject")
+ASSESSORS: tuple[str, ...] = ("demand", "embedding", "combined", "finetune", "multisubject", "irt")
 
 
 def make_assessor(kind: str, **options) -> object:

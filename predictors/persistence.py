@@ -29,6 +29,7 @@ from assess.errors import InputError
 from .assessors import CombinedAssessor, DemandAssessor, EmbeddingAssessor
 from .finetune import TextFinetuneAssessor
 from .forest import ForestArrays
+from .irt import IRTAssessor
 from .multisubject import MultiSubjectAssessor
 from .npz import load_npz, save_npz
 
@@ -36,7 +37,7 @@ FORMAT = "assess-predictor"
 FORMAT_VERSION = 1
 METADATA = "metadata.json"
 ASSESSOR_CLASSES: dict[str, type] = {cls.__name__: cls for cls in (
-    DemandAssessor, EmbeddingAssessor, CombinedAssessor, MultiSubjectAssessor, TextFinetuneAssessor)}
+    DemandAssessor, EmbeddingAssessor, CombinedAssessor, MultiSubjectAssessor, TextFinetuneAssessor, IRTAssessor)}
 
 
 def library_version() -> str:
@@ -50,7 +51,7 @@ def save(assessor: Any, directory: str | Path, *, subject: str | None = None) ->
     ``subject`` records whose outcomes a single-subject assessor learnt (:func:`read_metadata` returns it).
     """
     name = type(assessor).__name__
-    if name not in ASSESSOR_CLASSES or not hasattr(assessor, "model_"):
+    if name not in ASSESSOR_CLASSES or not (hasattr(assessor, "model_") or hasattr(assessor, "theta_")):
         raise InputError(f"can only save a fitted assessor ({', '.join(ASSESSOR_CLASSES)}), got {name}")
     target = Path(directory)
     staging = target.with_name(f".{target.name}.{uuid.uuid4().hex}")
@@ -78,6 +79,8 @@ def _swap_in(staging: Path, target: Path) -> None:
 
 
 def _save_state(assessor: Any, folder: Path) -> dict[str, Any]:
+    if isinstance(assessor, IRTAssessor):
+        return assessor.save_state(folder)
     if isinstance(assessor, TextFinetuneAssessor):
         assessor.model_.save_pretrained(folder / "model", safe_serialization=True)
         assessor.tokenizer_.save_pretrained(folder / "model")
@@ -145,6 +148,8 @@ def load(directory: str | Path) -> Any:
         assessor = cls(**params)
         if isinstance(assessor, TextFinetuneAssessor):
             _load_transformer(assessor, folder / "model")
+        elif isinstance(assessor, IRTAssessor):
+            assessor.load_state(state, folder)
         else:
             assessor.model_ = _load_classifier(state, folder)
         if isinstance(assessor, MultiSubjectAssessor):

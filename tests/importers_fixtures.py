@@ -101,3 +101,52 @@ def inspect_log(samples: list[dict], model: str = "hf/meta-llama/Llama-3.1-8B-In
 def write_json(path: Path, obj: dict) -> Path:
     path.write_text(json.dumps(obj, indent=2))
     return path
+
+
+def mmlu_pro_doc(battery, question_id: int) -> dict:
+    """The TIGER-Lab/MMLU-Pro row behind a bundled item: question, list of options, answer letter, category."""
+    row = battery.loc[battery["instance_id"] == f"mmlu_pro/{question_id}"].iloc[0]
+    question, _, block = str(row["prompt"]).rpartition("\n\nA. ")
+    options = [line.split(". ", 1)[1] for line in f"A. {block}".split("\n")]
+    return {"question_id": question_id, "question": question, "options": options, "answer": row["target"],
+            "answer_index": "ABCDEFGHIJ".index(row["target"]), "cot_content": "", "category": row["task"],
+            "src": row["source"]}
+
+
+def lm_eval_mmlu_pro_line(doc: dict, doc_id: int, letter: str) -> dict:
+    """One line of lm-eval's `mmlu_pro_<category>` task (5-shot CoT, generate_until, custom-extract filter)."""
+    options = "".join(f"{'ABCDEFGHIJ'[i]}. {o}\n" for i, o in enumerate(doc["options"]))
+    context = (f"The following are multiple choice questions (with answers) about {doc['category']}. Think step by "
+               "step and then finish your answer with \"the answer is (X)\" where X is the correct letter choice.\n"
+               f"Question:\nWhat is 1 + 1?\nOptions:\nA. 2\nB. 3\nAnswer: Let's think step by step. 1 + 1 = 2. "
+               f"The answer is (A).\n\nQuestion:\n{doc['question']}\nOptions:\n{options}Answer: Let's think step by step.")
+    correct = letter == doc["answer"]
+    return {
+        "doc_id": doc_id, "doc": doc, "target": doc["answer"],
+        "arguments": {"gen_args_0": {"arg_0": context, "arg_1": {"until": ["</s>", "Q:", "<|im_end|>"],
+                                                                 "max_gen_toks": 2048, "do_sample": False,
+                                                                 "temperature": 0.0}}},
+        "resps": [[f" The question asks ... so the answer is ({letter})."]], "filtered_resps": [letter],
+        "filter": "custom-extract", "metrics": ["exact_match"], "doc_hash": f"d{doc_id}", "prompt_hash": f"p{doc_id}",
+        "target_hash": f"t{doc_id}", "exact_match": 1.0 if correct else 0.0,
+    }
+
+
+def inspect_mmlu_pro_sample(doc: dict, letter: str) -> dict:
+    """One sample of inspect_evals/mmlu_pro: id = question_id, choice() scorer, subject metadata."""
+    sample = inspect_sample(doc["question_id"], doc["question"], doc["answer"], letter,
+                            "C" if letter == doc["answer"] else "I", as_messages=True)
+    sample["choices"] = doc["options"]
+    sample["metadata"] = {"cot_content": doc["cot_content"], "subject": doc["category"].lower()}
+    sample["scores"] = {"choice": sample.pop("scores")["match"]}
+    return sample
+
+
+def inspect_bbh_sample(battery, task: str, index: int, answer: str) -> dict:
+    """One sample of inspect_evals/bbh: ids `<task>_001` (1-based), dataset_name metadata, match scorer."""
+    target = str(battery.loc[battery["instance_id"] == f"bbh/{task}/{index}", "target"].iloc[0])
+    question = prompt_of(battery, f"bbh/{task}/{index}")
+    sample = inspect_sample(f"{task}_{index + 1:03d}", f"Answer the question.\n\nQUESTION: {question}", target, answer,
+                            "C" if answer == target else "I")
+    sample["metadata"] = {"dataset_type": "binary_choice", "dataset_name": task}
+    return sample

@@ -51,7 +51,9 @@ def test_export_import_repair_and_write(workspace, capsys):
     assert "no JSON object" in failed["error"][0]
     err = " ".join(capsys.readouterr().err.split())
     assert "1 request(s) still need an answer" in err
-    assert "1 row(s) with no usable answer from this job kept their previous levels and provenance" in err
+    # the failed row had no levels before: the closing line must not claim it kept any
+    assert "1 row(s) got no usable answer from this job; 1 have no levels on these scales (see --failures)" in err
+    assert "kept" not in err
 
     repair = export_batch(workspace, "repair.jsonl")
     assert [r["custom_id"] for r in repair] == [f"{ids[2]}:r1"]

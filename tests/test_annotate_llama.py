@@ -10,15 +10,19 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pandas as pd
 import pytest
 
 from annotate_fixtures import QUESTIONS, write_annotator, write_battery
-from assess.annotate import AnnotationJob, AnnotationStore, annotate, load_annotator, parse_answer
+from assess.annotate import AnnotationJob, AnnotationStore, annotate, load_annotator, parse_answer, run_live
+from assess.annotate.preflight import prompt_tokens
 from assess.backends import make_backend
 from assess.cli import main
+from assess.errors import InputError
+from assess.runs.config import resolve_model
 from assess.rubrics import load_rubrics
 from assess.sources import read_battery
 
@@ -111,3 +115,22 @@ def test_llama_cpp_in_process_annotates_and_scores(tmp_path, model_path):
         _check_pipeline(job, store, job.annotated(store))
     paris, banana = backend.loglikelihoods("The capital of France is", [" Paris", " banana"])
     assert paris < 0 and banana < paris
+
+
+@pytest.mark.slow
+def test_shipped_local_example_resolves_the_model_and_checks_the_context(tmp_path):
+    """examples/annotator_gemma_local.yaml as shipped: the package name resolves to the GGUF, n_ctx holds the
+    all-scales prompt; with a smaller n_ctx the run stops before its first call, with the exact token count."""
+    config = load_annotator(Path(__file__).resolve().parents[1] / "examples" / "annotator_gemma_local.yaml")
+    write_battery(tmp_path, QUESTIONS[:1])
+    job = AnnotationJob.build(read_battery(tmp_path / "battery.csv"), config, load_rubrics(), None, "all-scales")
+    small = config.model_copy(update={"options": {**config.options, "n_ctx": 2048}})
+    with AnnotationStore(tmp_path / "c.sqlite") as store:
+        with pytest.raises(InputError, match=r"takes 1\d,\d{3} tokens plus up to 160 .* holds 2,048 tokens: set "
+                                             r"options.n_ctx to at least 1\d,\d{3} or use --mode per-scale"):
+            run_live(job.requests, store, small)
+        assert store.get(r.key for r in job.requests) == {}
+    backend = make_backend(resolve_model(config))
+    assert backend.context_tokens == 16384
+    needed = prompt_tokens(job.requests[0], backend.count_tokens) + config.generation.max_tokens
+    assert 12_000 < needed <= backend.context_tokens

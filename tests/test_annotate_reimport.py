@@ -109,7 +109,7 @@ def test_partial_import_keeps_rows_it_did_not_answer(workspace, capsys):
     provenance = ["QLq", "QLl", "UG", "CEc", "annotator", "annotation_protocol", "rubric_hash"]
     pd.testing.assert_frame_equal(table.loc[1:, provenance], before.loc[1:, provenance])
     err = " ".join(capsys.readouterr().err.split())
-    assert "2 row(s) with no usable answer from this job kept their previous levels and provenance" in err
+    assert "2 row(s) got no usable answer from this job; 2 of them kept their earlier levels and provenance" in err
 
 
 def test_per_scale_import_keeps_the_scales_it_did_not_answer(workspace):

@@ -23,9 +23,7 @@ from assess.rubrics import load_rubrics
     ("**Level:** 4", "QLq", 4.0),
     ("Level 2 would fit, but on reflection\nLevel: 1", "QLq", 1.0),
     ("level = 0", "QLl", 0.0),
-    ('{"reasoning": "x", "level": 5}', "QLq", 5.0),
-    ('{"QLq": "2"}', "QLq", 2.0),
-    ("Mostly arithmetic, 3 operations.\n4", "QLq", 4.0),
+    ("Reasoning.\n\n**Level: 2**.\n\n", "QLq", 2.0),
     ("Level: 85%", "UG", 85.0),
     ("Level: 97.5", "UG", 97.5),
     ("Level: 3.0", "QLq", 3.0),
@@ -40,7 +38,12 @@ def test_level_extraction_rules(text, code, level):
     ("Level: 120", "UG", "UG: 120 is outside 0-100"),
     ("I am not sure.", "QLq", "no `Level: N` line"),
     ("", "QLq", "no `Level: N` line"),
-    ('{"level": "high"}', "QLq", "QLq: 'high' is not a number"),
+    # a level only counts from the final line in the requested form
+    ('{"reasoning": "x", "level": 5}', "QLq", "no `Level: N` line"),
+    ("Mostly arithmetic, 3 operations.\n4", "QLq", "no `Level: N` line"),
+    ("Level: 3\nI hope this helps.", "QLq", "no `Level: N` line"),
+    ("Level: 3 or maybe 4", "QLq", "no `Level: N` line"),
+    ("The syllables per line are 5, 7 and 5, so the median is 5", "QLq", "no `Level: N` line"),
 ])
 def test_unusable_answers_raise_with_the_reason(text, code, message):
     with pytest.raises(ParseError, match=message.replace("(", r"\(").replace(")", r"\)")):
@@ -59,6 +62,8 @@ def test_all_scales_json_takes_the_last_complete_object():
     with pytest.raises(ParseError, match="QLq: level 40 is outside 0-5"):
         parse_levels('{"QLq": 40}', ["QLq"], {"QLq": "level"})
     assert parse_levels('{"QLq": 40}', ["QLq"], {"QLq": "percentage"}) == {"QLq": 40.0}  # the kind decides
+    with pytest.raises(ParseError, match="text follows the JSON answer"):
+        parse_levels('{"levels": {"QLq": 1}}\nBut QLq could also be 3.', ["QLq"], kinds)
 
 
 @pytest.mark.parametrize(("yaml_text", "message"), [

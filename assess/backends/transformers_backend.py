@@ -32,9 +32,15 @@ class TransformersBackend(InProcessBackend):
                                                               trust_remote_code=False).to(self.device).eval()
         except OSError as err:
             raise InputError(f"cannot load transformers model {config.model!r}: {err}", column="model") from err
+        #: The model's context window in tokens, for the pre-flight check of prompt lengths (None = unknown).
+        self.context_tokens = getattr(self.model.config, "max_position_embeddings", None)
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
+
+    def count_tokens(self, text: str) -> int:
+        """How many tokens ``text`` takes under this model's tokenizer."""
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def _text(self, request: GenerationRequest) -> str:
         if request.messages is None:

@@ -1,25 +1,28 @@
 """`assess annotate`: fill a battery's demand levels from an LLM annotator (live or via batch files)."""
 from __future__ import annotations
 
+import sys
+import time
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 import pandas as pd
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from ..annotate import AnnotationJob, AnnotationStore, export_requests, import_results, load_annotator, run_live
 from ..atomic import write_table
 from ..annotate.agreement import REPORT_COLUMNS, aggregate, agreement_report
 from ..annotate.attempts import pending_requests
+from ..annotate.preflight import plan
 from ..annotate.results import failures_table, usable_answers
 from ..annotate.summary import RunSummary
 from ..errors import InputError
 from ..scaleset import ScaleSet
 from ..sources import read_battery
 from ..cli_options import RubricsOption, active_scale_set
-from ..cli_progress import progress_bars
 
 HELP = """Annotate BATTERY (CSV/Parquet/JSONL in battery layout) with demand levels from an LLM annotator.
 
@@ -41,6 +44,11 @@ are stored as failures with the raw text; exporting again sends repair prompts f
 attempts remain. Only answers to the prompt now pending are stored: re-importing an old results file
 changes nothing. Every answer is kept in the cache (--cache), so an interrupted run resumes without
 paying twice. --out keeps the earlier levels and provenance of rows this job did not answer.
+
+--dry-run prints the requests still to send, their prompt tokens and the estimated cost, and sends
+nothing. Before the first call, a prompt longer than the backend's context stops the run with the
+n_ctx it needs. On a terminal progress is a bar; otherwise (a log file, CI) a plain line every
+--log-every seconds.
 """
 
 _console = Console(stderr=True)
@@ -65,6 +73,8 @@ def annotate_command(
     retry_failures: Annotated[bool, typer.Option(help="give requests that failed every repair one more attempt (on export and import)")] = False,
     failures: Annotated[Optional[Path], typer.Option(help="write failed requests with their raw answers (.csv or .parquet)")] = None,
     protocol_version: Annotated[str, typer.Option(help="v1, or v2: multiple-choice formats must count the options each prompt lists")] = "v1",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="print requests, prompt tokens and estimated cost; send nothing")] = False,
+    log_every: Annotated[float, typer.Option(min=0.0, help="seconds between progress lines when stderr is not a terminal")] = 30.0,
 ) -> None:
     if export_requests_to and import_results_from:
         raise InputError("give --export-requests or --import-results, not both", column="--export-requests")
@@ -73,6 +83,9 @@ def annotate_command(
     job = AnnotationJob.build(read_battery(battery, scales=scale_set), config, scale_set,
                               scales.split(",") if scales else None, mode, protocol_version)
     with AnnotationStore(cache) as store:
+        if dry_run:
+            _print_plan(job, store, retry_failures)
+            return
         if export_requests_to:
             count = export_requests(job.requests, store, config, export_requests_to, retry_failures=retry_failures)
             _console.print(f"wrote {count} request(s) of {len(job.requests)} to {export_requests_to} "
@@ -81,16 +94,58 @@ def annotate_command(
         if import_results_from:
             summary = import_results(job.requests, store, config, import_results_from, retry_failures=retry_failures)
         else:
-            summary = _run_live(job, store, retry_failures)
+            summary = _run_live(job, store, retry_failures, log_every)
         _finish(job, store, summary, out, failures)
 
 
-def _run_live(job: AnnotationJob, store: AnnotationStore, retry_failures: bool) -> RunSummary:
+def _print_plan(job: AnnotationJob, store: AnnotationStore, retry_failures: bool) -> None:
+    """The dry run: what a live run (or an export) would send, estimated without loading the model."""
+    answers = store.get(r.key for r in job.requests)
+    todo = pending_requests(job.requests, answers, job.config, retry_failures)
+    sized = plan(todo, len(job.requests) - len(todo), job.config)
+    table = Table(title=f"dry run: {job.config.name} ({job.config.backend}, {job.mode}, {len(job.scales)} scale(s))",
+                  show_header=False)
+    for name, value in sized.rows():
+        table.add_row(name, value)
+    _console.print(table)
+    context = job.config.options.get("n_ctx")
+    if context is not None and sized.longest_prompt + job.config.generation.max_tokens > int(context):
+        _console.print(f"the longest prompt does not fit options.n_ctx = {context}: a live run would stop before "
+                       "its first call", highlight=False)
+    _console.print("nothing was sent (≈: estimated at 4 characters per token)", highlight=False)
+
+
+def _run_live(job: AnnotationJob, store: AnnotationStore, retry_failures: bool, log_every: float) -> RunSummary:
     if job.config.backend == "batch-file":
         raise InputError(f"annotator {job.config.name!r} uses backend batch-file: run with --export-requests FILE, "
                          "then --import-results FILE", column="backend")
-    with progress_bars(_console) as progress:
-        return run_live(job.requests, store, job.config, retry_failures=retry_failures, progress=progress)
+    if _console.is_terminal:
+        bar = Progress(TextColumn("annotating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                       console=_console, transient=False)
+        with bar:
+            task = bar.add_task("annotating", total=None)
+            return run_live(job.requests, store, job.config, retry_failures=retry_failures,
+                            progress=lambda event: bar.update(task, completed=event.done, total=event.total))
+    lines = LogLines(log_every)
+    return run_live(job.requests, store, job.config, retry_failures=retry_failures,
+                    progress=lambda event: lines(event.done, event.total))
+
+
+class LogLines:
+    """Progress as plain lines on stderr: the first, then one at most every ``every`` seconds, and the last."""
+
+    def __init__(self, every: float) -> None:
+        self.every = every
+        self.started = self.last = time.monotonic()
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if 0 < done < total and now - self.last < self.every:
+            return
+        self.last = now
+        elapsed = now - self.started
+        rate = f", {done / elapsed:.2f} req/s" if done and elapsed > 0 else ""
+        print(f"annotating: {done}/{total} requests done ({elapsed:.0f} s{rate})", file=sys.stderr, flush=True)
 
 
 def _finish(job: AnnotationJob, store: AnnotationStore, summary: RunSummary, out: Path | None,
@@ -107,12 +162,25 @@ def _finish(job: AnnotationJob, store: AnnotationStore, summary: RunSummary, out
         _console.print(f"{outstanding} request(s) still need an answer (or a repair); run again to ask them.")
     if out:
         write_table(job.annotated(store), out)
-        answered = {request.instance_id for request, _ in usable_answers(job.requests, answers)}
-        _console.print(f"wrote {out}; {len(job.battery) - len(answered)} row(s) with no usable answer from this job "
-                       "kept their previous levels and provenance")
+        _console.print(f"wrote {out}; {_rows_note(job, answers)}", highlight=False)
     if failures:
         write_table(failures_table(job.requests, answers), failures)
         _console.print(f"wrote {failures}")
+
+
+def _rows_note(job: AnnotationJob, answers: dict) -> str:
+    """What happened to the battery's rows: all answered, or how many kept earlier levels and how many have none."""
+    answered = {request.instance_id for request, _ in usable_answers(job.requests, answers)}
+    left = job.battery[~job.battery["instance_id"].isin(answered)]
+    if left.empty:
+        return f"all {len(job.battery)} row(s) have levels from this job"
+    earlier = int(left[list(job.scales)].notna().any(axis=1).sum())
+    parts = [f"{len(left)} row(s) got no usable answer from this job"]
+    if earlier:
+        parts.append(f"{earlier} of them kept their earlier levels and provenance")
+    if len(left) - earlier:
+        parts.append(f"{len(left) - earlier} have no levels on these scales (see --failures)")
+    return "; ".join(parts)
 
 
 AGREEMENT_HELP = """Compare batteries annotated by different annotators and aggregate them to final levels.

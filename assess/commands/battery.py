@@ -1,6 +1,7 @@
 """`assess battery ...`: build batteries (generated puzzles, downloaded benchmarks) as battery files.
 
-Sub-commands join the one Typer group :data:`battery_app`; each lives in this module.
+Sub-commands join the one Typer group :data:`battery_app`: ``kk`` and ``grid`` live here, ``hf`` in
+:mod:`.battery_hf`.
 """
 from __future__ import annotations
 
@@ -78,4 +79,6 @@ def grid(
 
 def register(app: typer.Typer) -> None:
     """Add the `battery` group to the app."""
+    from . import battery_hf  # noqa: F401  (its command joins battery_app)
+
     app.add_typer(battery_app)

@@ -20,7 +20,7 @@ from .tables import frame_table
 
 console = Console(stderr=True)
 
-ASSESSOR_HELP = "demand, embedding, combined, finetune or multisubject."
+ASSESSOR_HELP = "demand, embedding, combined, finetune, multisubject or irt."
 
 
 def _read_data(battery: Path | None, outcomes: Path | None, sample: bool, scales: ScaleSet,
@@ -79,7 +79,7 @@ def fit(
     model = make_assessor(assessor, classifier=classifier, base_model=base_model, features=scales.codes)
     if assessor == "multisubject":
         model.set_params(profiles=ability_profiles(table, results, scales=scales))
-    elif subject is None:
+    elif subject is None and assessor != "irt":  # irt fits every subject's outcomes at once
         raise InputError(f"--subject is required for the {assessor} assessor")
     rows = join(table, results, subject)
     if rows.empty:
@@ -104,7 +104,7 @@ def predict(
     rubrics: list[Path] | None = RubricsOption,
 ) -> None:
     """Success probabilities of a subject on new instances."""
-    from predictors import MultiSubjectAssessor, load
+    from predictors import IRTAssessor, MultiSubjectAssessor, load
     from predictors.persistence import read_metadata
 
     from ..schemas import write_predictions
@@ -112,20 +112,21 @@ def predict(
 
     model = load(model_dir)
     table = read_battery(battery, scales=active_scale_set(rubrics, console=console))
-    if isinstance(model, MultiSubjectAssessor):
+    if isinstance(model, (MultiSubjectAssessor, IRTAssessor)):
         extra = read_profile(profile, subject) if profile else None
         if extra is not None:
             subject = next(iter(extra))
         if subject is None:
             raise InputError("a multi-subject assessor needs --subject NAME (a subject it was fitted with) or "
                              "--profile abilities.json (from assess profile, for any other subject)")
-        if extra is None and subject not in model.profiles_:
-            raise InputError(f"no ability profile for subject {subject!r} in this assessor{did_you_mean(subject, model.profiles_)}; "
+        known = model.profiles_ if isinstance(model, MultiSubjectAssessor) else model.subjects_
+        if extra is None and subject not in known:
+            raise InputError(f"no ability profile for subject {subject!r} in this assessor{did_you_mean(subject, known)}; "
                              "give one with --profile abilities.json (written by assess profile)", source=model_dir)
         p = model.predict_proba(table.assign(subject=subject), extra)[:, 1]
     else:
         if profile is not None:
-            raise InputError("--profile only applies to a multi-subject assessor")
+            raise InputError("--profile only applies to a multi-subject or IRT assessor")
         fitted_on = read_metadata(model_dir).get("subject")
         if subject is not None and fitted_on is not None and subject != fitted_on:
             raise InputError(f"this assessor was fitted on {fitted_on!r}, not {subject!r}; fit one for {subject!r} "

@@ -9,6 +9,8 @@ with string or content-part ``content``) and ``scores`` — one entry per scorer
 A log run with several epochs holds one sample per (id, epoch). By default every epoch is kept:
 one record per id with ``successes`` (the sum of its scores) and ``trials`` (its epochs), so
 k of n attempts reach the abilities as binomial counts; ``epoch=N`` reads one epoch alone.
+Known task layouts (MMLU-Pro, BBH and our own ``assess/battery``) give the battery id directly
+(:mod:`.layouts`).
 """
 from __future__ import annotations
 
@@ -19,18 +21,25 @@ from typing import Any
 import pandas as pd
 
 from ..errors import InputError
-from .matching import RECORD_COLUMNS, record_id
+from .layouts import inspect_battery_id
+from .matching import RECORD_COLUMNS, record_id, scalar_fields
 
 #: Inspect's letter values, as its ``value_to_float`` reads them.
 LETTER_VALUES: dict[str, float] = {"C": 1.0, "I": 0.0, "N": 0.0, "P": 0.5}
 
 
 def read_inspect_log(path: str | Path, *, subject: str | None = None, scorer: str | None = None,
-                     epoch: int | None = None) -> pd.DataFrame:
-    """Records (see :mod:`.matching`) of a JSON eval log, all epochs (default) or one; ``subject`` defaults to ``eval.model``."""
+                     epoch: int | None = None, id_field: str | None = None) -> pd.DataFrame:
+    """Records (see :mod:`.matching`) of a JSON eval log, all epochs (default) or one; ``subject`` defaults to
+    ``eval.model``.
+
+    ``id_field`` takes the id from ``metadata[id_field]`` of each sample instead of its ``id``.
+    """
     path = Path(path)
     log = _load(path)
-    subject = subject or str((log.get("eval") or {}).get("model") or "")
+    header = log.get("eval") or {}
+    task = str(header.get("task") or "")
+    subject = subject or str(header.get("model") or "")
     if not subject:
         raise InputError("the log names no eval.model; give the subject explicitly", source=path)
     samples = log.get("samples")
@@ -42,14 +51,20 @@ def read_inspect_log(path: str | Path, *, subject: str | None = None, scorer: st
         if epoch is not None and int(sample.get("epoch", 1)) != epoch:
             continue
         where = f"sample {number} (id {sample.get('id')!r})"
+        metadata = sample.get("metadata") if isinstance(sample.get("metadata"), dict) else {}
+        if id_field is not None and id_field not in metadata:
+            raise InputError(f"{where}: metadata has no field {id_field!r} (fields: {', '.join(metadata) or 'none'})",
+                             source=path)
         score = _correct(sample.get("scores"), scorer, path, where)
-        key = record_id(sample.get("id"))
+        key = record_id(metadata[id_field] if id_field else sample.get("id"))
         if key in records:  # another epoch of the same sample
             records[key]["successes"] += score
             records[key]["trials"] += 1
             continue
-        records[key] = {"source": str(path), "row": number, "subject": subject, "record_id": key,
+        records[key] = {"source": str(path), "row": number, "subject": subject, "task": task, "record_id": key,
+                        "layout_id": "" if id_field else inspect_battery_id(task, sample.get("id"), metadata),
                         "text": input_text(sample.get("input")), "raw_output": output_text(sample.get("output")),
+                        "fields": {"id": sample.get("id"), **scalar_fields(metadata)},
                         "successes": score, "trials": 1}
     if not records:
         raise InputError(f"no sample of epoch {epoch}", source=path)

@@ -8,6 +8,8 @@ metric (``acc``, ``acc_norm``, ``exact_match``, ...) holding that document's sco
 [0, 1]. A task run with ``repeats`` keeps several responses per document; when ``filtered_resps``
 holds n > 1 of them and the score is a multiple of 1/n (the mean over the attempts, as ``pass@1``
 over n samples), the record keeps the attempts as ``successes`` = score × n of ``trials`` = n.
+The task is named only by the file name; known task layouts (MMLU-Pro, BBH) give the battery id
+directly (:mod:`.layouts`).
 """
 from __future__ import annotations
 
@@ -19,7 +21,8 @@ import pandas as pd
 
 from ..errors import InputError
 from ..sources import iter_jsonl
-from .matching import RECORD_COLUMNS, record_id
+from .layouts import lm_eval_battery_id, lm_eval_task
+from .matching import RECORD_COLUMNS, record_id, scalar_fields
 
 #: Metrics tried, in order, when none is named: the usual per-document 0/1 scores.
 DEFAULT_METRICS: tuple[str, ...] = ("acc", "exact_match", "em", "acc_norm", "pass@1")
@@ -33,9 +36,11 @@ def read_lm_eval_samples(path: str | Path, subject: str, *, metric: str | None =
     ``metric`` names the 0/1 field that says correct (default: the first of :data:`DEFAULT_METRICS`
     present); ``filter_name`` picks one filter when lines carry several; ``id_field`` takes the id
     from ``doc[id_field]`` instead of ``doc_id``; ``text_field`` takes the prompt text from
-    ``doc[text_field]`` instead of the first request's context.
+    ``doc[text_field]`` instead of the first request's context. Without ``id_field``, a known task
+    layout (see :mod:`.layouts`) fills ``layout_id`` with the battery id.
     """
     path = Path(path)
+    task = lm_eval_task(path)
     lines = _read_lines(path)
     filters = sorted({str(line.get("filter", "none")) for _, line in lines})
     if filter_name is None and len(filters) > 1:
@@ -47,13 +52,15 @@ def read_lm_eval_samples(path: str | Path, subject: str, *, metric: str | None =
             continue
         doc = line.get("doc") or {}
         score = _score(_required(line, metric, path, line_no), metric, path, line_no)
+        doc_id = _required(line, "doc_id", path, line_no) if not id_field else line.get("doc_id")
         records.append({**_attempts(score, line.get("filtered_resps")),
-            "source": str(path), "row": line_no, "subject": subject,
-            "record_id": record_id(_field(doc, id_field, path, line_no) if id_field
-                                   else _required(line, "doc_id", path, line_no)),
+            "source": str(path), "row": line_no, "subject": subject, "task": task,
+            "record_id": record_id(_field(doc, id_field, path, line_no) if id_field else doc_id),
+            "layout_id": "" if id_field else lm_eval_battery_id(task, doc_id, doc),
             "text": _field(doc, text_field, path, line_no) if text_field else first_context(line.get("arguments")),
             "correct": score,
             "raw_output": _response_text(line.get("filtered_resps")),
+            "fields": {"doc_id": doc_id, **scalar_fields(doc)},
         })
     if not records:
         raise InputError(f"no line has filter {filter_name!r}; present: {', '.join(filters)}", source=path)

@@ -1,17 +1,22 @@
 """Join imported log records to a battery, by id or by normalised prompt text, reporting what did not match.
 
 Records come from other harnesses' logs as a DataFrame with columns ``source`` (the file),
-``row`` (where the record sits in it, 1-based), ``subject``, ``record_id`` (the harness's id), ``text`` (the prompt it
-showed or the question field; may be empty), ``correct`` (0/1 or a score in [0, 1]), ``raw_output`` and, for a
-record that stands for several attempts (Inspect epochs, lm-eval repeats), ``successes`` and ``trials``
-(NaN otherwise). When any record has counts, every outcome gets them (a single attempt is 1 trial).
+``row`` (where the record sits in it, 1-based), ``subject``, ``task`` (the harness's task name, or ""),
+``record_id`` (the harness's id), ``layout_id`` (the battery id a known task layout gives, see
+:mod:`.layouts`, or ""), ``text`` (the prompt it showed or the question field; may be empty),
+``correct`` (0/1 or a score in [0, 1]), ``raw_output``, ``fields`` (the record's other scalar fields
+that could serve as ids) and, for a record that stands for several attempts (Inspect epochs,
+lm-eval repeats), ``successes`` and ``trials`` (NaN otherwise). When any record has counts, every
+outcome gets them (a single attempt is 1 trial).
 
-By id, the instance id is ``id_prefix + record_id``. By prompt, a record matches the battery item
+By id, the instance id is ``id_prefix + record_id`` when a prefix is given or no layout is known,
+else ``layout_id``. By prompt, a record matches the battery item
 whose normalised prompt equals its text, else the item whose prompt appears inside the text (the
 last one: few-shot demonstrations come first), else the single item whose prompt starts with the
 text (a question logged without its options). Every record that does not land on exactly one
 item, or lands on an item already taken by the same subject, is in the unmatched report with
-the reason — nothing is dropped silently.
+the reason, its original id and its original text — nothing is dropped silently.
+:func:`suggest_id_flags` finds the ``--id-field`` / ``--id-prefix`` that would match most records.
 """
 from __future__ import annotations
 
@@ -25,9 +30,9 @@ import pandas as pd
 from ..battery import validate_outcomes
 from ..errors import InputError
 
-RECORD_COLUMNS: tuple[str, ...] = ("source", "row", "subject", "record_id", "text", "correct", "raw_output",
-                                   "successes", "trials")
-REPORT_COLUMNS: tuple[str, ...] = ("source", "row", "subject", "record_id", "reason", "text")
+RECORD_COLUMNS: tuple[str, ...] = ("source", "row", "subject", "task", "record_id", "layout_id", "text", "correct",
+                                   "raw_output", "fields", "successes", "trials")
+REPORT_COLUMNS: tuple[str, ...] = ("source", "row", "subject", "task", "record_id", "tried_id", "reason", "text")
 #: Length of the prompt prefix used to find battery prompts inside longer logged texts.
 _ANCHOR = 40
 _SPACES = re.compile(r"\s+")
@@ -38,6 +43,11 @@ MatchBy = Literal["id", "prompt"]
 def normalise_prompt(text: str) -> str:
     """Case-folded text with all whitespace runs collapsed to one space, trimmed."""
     return _SPACES.sub(" ", str(text)).strip().casefold()
+
+
+def scalar_fields(mapping: dict) -> dict[str, object]:
+    """The string and integer values of a mapping (the fields that could hold an id)."""
+    return {str(k): v for k, v in mapping.items() if isinstance(v, (str, int)) and not isinstance(v, bool)}
 
 
 def record_id(value: object) -> str:
@@ -120,16 +130,18 @@ def match_records(records: pd.DataFrame, battery: pd.DataFrame, *, by: MatchBy |
     report: list[dict] = []
     taken: dict[tuple[str, str], str] = {}
     for record in records.to_dict("records"):
+        tried = ""
         if index is None:
-            instance_id = f"{id_prefix}{record['record_id']}"
-            candidates, how = ([instance_id], "id") if instance_id in known else ([], f"id {instance_id!r} not in battery")
+            layout_id = record.get("layout_id") or ""
+            tried = f"{id_prefix}{record['record_id']}" if id_prefix or not layout_id else layout_id
+            candidates, how = ([tried], "id") if tried in known else ([], f"id {tried!r} not in battery")
         else:
             candidates, how = index.find(record["text"])
         reason = _problem(candidates, how, taken.get((record["subject"], candidates[0])) if candidates else None)
         if reason:
             report.append({"source": record["source"], "row": record["row"], "subject": record["subject"],
-                           "record_id": str(record["record_id"]), "reason": reason,
-                           "text": normalise_prompt(record["text"])[:100]})
+                           "task": record.get("task") or "", "record_id": str(record["record_id"]),
+                           "tried_id": tried, "reason": reason, "text": str(record["text"])})
             continue
         taken[(record["subject"], candidates[0])] = f"{record['source']} row {record['row']}"
         row = {"subject": record["subject"], "instance_id": candidates[0], "correct": record["correct"],
@@ -153,3 +165,47 @@ def _problem(candidates: list[str], how: str, taken_by: str | None) -> str | Non
     if taken_by is not None:
         return f"{candidates[0]!r} already matched by {taken_by} for this subject"
     return None
+
+
+@dataclass(frozen=True)
+class IdSuggestion:
+    """A choice of id field and prefix, and how many records it would match."""
+
+    field: str
+    prefix: str
+    matches: int
+
+    def flags(self, default_field: str) -> str:
+        """The command-line flags that select this choice (``default_field`` needs no ``--id-field``)."""
+        parts = [] if self.field == default_field else [f"--id-field {self.field}"]
+        parts += [f"--id-prefix {self.prefix}"] if self.prefix else []
+        return " ".join(parts) or "(no flags)"
+
+
+def suggest_id_flags(records: pd.DataFrame, battery: pd.DataFrame) -> IdSuggestion | None:
+    """The id field (of each record's ``fields``) and battery id prefix that match the most records.
+
+    Prefixes tried: "" and every battery id up to its last ``/`` (``mmlu_pro/``, ``bbh/navigate/``, ...).
+    A record with logged text counts only when the item's prompt (its first 40 normalised characters)
+    occurs in that text, so ids that exist but name other questions (doc 3 of one task is not doc 3 of
+    another) are not suggested.
+    """
+    anchors = dict(zip(battery["instance_id"], battery["prompt"].map(lambda p: normalise_prompt(p)[:_ANCHOR])))
+    prefixes = {""} | {i.rsplit("/", 1)[0] + "/" for i in anchors if "/" in i}
+    texts = [normalise_prompt(t) for t in records["text"]]
+    values: dict[str, list[tuple[str, str]]] = {}
+    for fields, text in zip(records["fields"], texts):
+        for name, value in (fields or {}).items():
+            values.setdefault(name, []).append((record_id(value), text))
+
+    def agrees(instance_id: str, text: str) -> bool:
+        anchor = anchors.get(instance_id)
+        return anchor is not None and (not text or anchor in text)
+
+    best: IdSuggestion | None = None
+    for name, pairs in values.items():
+        for prefix in prefixes:
+            count = sum(agrees(f"{prefix}{i}", text) for i, text in pairs)
+            if count and (best is None or count > best.matches):
+                best = IdSuggestion(name, prefix, count)
+    return best

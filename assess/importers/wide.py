@@ -45,6 +45,7 @@ def read_wide(path: str | Path, orientation: Orientation = "subjects-as-rows") -
         raise InputError(f"cell is {first['cell']!r}, not 0/1 or a score in [0, 1]", source=path,
                          row=int(first["row"]), column=str(first["column"]))
     records = pd.DataFrame({names[0]: long[label].astype(str), names[1]: long["column"].astype(str),
-                            "source": str(path), "row": long["row"], "text": "", "correct": cells,
-                            "raw_output": None})
+                            "source": str(path), "row": long["row"], "task": "", "layout_id": "", "text": "",
+                            "correct": cells, "raw_output": None})
+    records["fields"] = [{"id": i} for i in records["record_id"]]
     return records.reindex(columns=list(RECORD_COLUMNS)).reset_index(drop=True)

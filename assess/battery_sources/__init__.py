@@ -1,0 +1,1 @@
+"""Battery sources outside the project: Hugging Face datasets (:mod:`.hf`)."""

@@ -1,0 +1,32 @@
+"""The reference docs cover what they promise: every command, every battery and outcome column."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import typer.main
+
+from assess.battery import BATTERY_COLUMNS, OUTCOME_COLUMNS
+from assess.cli import app
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+def test_every_command_has_a_section_with_an_example() -> None:
+    text = (DOCS / "commands.md").read_text()
+    group = typer.main.get_group(app)
+    for name in group.commands:
+        assert re.search(rf"^## assess [\w /]*\b{name}\b", text, re.MULTILINE), f"no section for `assess {name}`"
+        assert f"assess {name} " in text, f"no worked example of `assess {name}`"
+
+
+def test_schemas_name_every_column() -> None:
+    text = (DOCS / "schemas.md").read_text()
+    for column in BATTERY_COLUMNS + OUTCOME_COLUMNS:
+        assert f"`{column}`" in text, column
+
+
+def test_nav_lists_every_page() -> None:
+    nav = (DOCS.parent / "mkdocs.yml").read_text()
+    for page in DOCS.glob("*.md"):
+        assert page.name in nav, page.name
