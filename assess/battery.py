@@ -114,6 +114,12 @@ def validate_outcomes(
         if col not in df.columns:
             raise InputError("missing required column", source=source, column=col)
     out = df.copy().reset_index(drop=True)
+    for col in ("subject", "instance_id"):
+        empty = out[col].isna() | (out[col].astype(str).str.strip() == "")
+        if empty.any():
+            row = _first_rows(empty)[0]
+            raise InputError(f"empty {col.replace('_', ' ')} (a missing value, not a name)", source=source,
+                             row=row + 1, column=col)
     out["subject"] = out["subject"].astype(str)
     out["instance_id"] = out["instance_id"].astype(str)
     if counts:

@@ -17,9 +17,10 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from .errors import InputError
+from .files import read_text
 from .rubrics import YAML_SUFFIXES
 from .scaleset import Scale, ScaleSet, default_scale_set
-from .yamlio import LocatedValueError, load_yaml, located_error, validate_located
+from .yamlio import MAX_BYTES, LocatedValueError, load_yaml, located_error, validate_located
 
 CALIBRATION_COLUMNS: tuple[str, ...] = ("item_id", "scale", "prompt", "intended_level")
 ANNOTATION_COLUMNS: tuple[str, ...] = ("item_id", "scale", "level")
@@ -83,7 +84,7 @@ def load_calibration(directory: str | Path | None = None, scales: ScaleSet | Non
     rows: list[tuple[str, str, str, float]] = []
     first_seen: dict[str, Path] = {}
     for path in files:
-        data, lines = load_yaml(path.read_text(encoding="utf-8"), path)
+        data, lines = load_yaml(read_text(path, MAX_BYTES), path)
         calibration = validate_located(CalibrationFile, data, lines, path, context={"scales": scales})
         for index, item in enumerate(calibration.items):
             if item.id in first_seen:

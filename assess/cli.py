@@ -37,9 +37,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("predict", "Success probabilities of a subject on new instances."),
     "evaluate": ("predict", "Run the evaluation protocols and write the per-subject table, the summary and "
                             "calibration plots."),
+    "demands": ("demands", "Demand profiles per benchmark, task or source: level distributions, sensitivity, "
+                           "specificity."),
     "next-items": ("next_items", "Propose the next k most informative items for a subject (greedy D-optimal at its "
                                  "current estimate)."),
     "battery": ("battery", "Build batteries: generated puzzles or benchmark downloads."),
+    "distill": ("distill", "Distil the annotations of BATTERY into a fast offline annotator (no LLM calls)."),
 }
 
 
@@ -107,11 +110,19 @@ def main(argv: list[str] | None = None) -> int:
         code = exit_.code
         return code if isinstance(code, int) else (0 if code is None else 1)
     except AssessError as err:
-        from rich.console import Console
-
-        Console(stderr=True).print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
-        return 2
+        return _print_error(str(err))
+    except OSError as err:  # the filesystem refused a read or write the commands did not foresee
+        return _print_error(f"{err.filename}: {err.strerror or err}" if err.filename else str(err.strerror or err))
     return 0
+
+
+def _print_error(message: str) -> int:
+    """One line on stderr (markup in the message shown literally, as data may hold brackets); exit code 2."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    Console(stderr=True).print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    return 2
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@ filter's scales (every level scale) and the unguessability filter's column (the 
 of family ``unguessability``, when the set has one).
 
 Re-runs are idempotent: the inputs' fingerprint is stored in ``manifest.json`` and an output
-folder whose fingerprint matches is left as it is (unless forced).
+folder whose fingerprint matches is left as it is (unless forced) — checked before any input is
+parsed, so an up-to-date rerun only hashes the input files. Outputs are written as one generation
+(:mod:`assess.outputs`): a killed run never leaves new numbers beside an old manifest.
 
 This module is also the public entry point ``assess.profile(...)``: calling the module calls
 :func:`profile`.
@@ -23,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import __version__, abilities
+from . import __version__, abilities, outputs
 from .irt import model as irt_model
 from .irt import profiles as irt_profiles_module
 from .abilities import profiles
@@ -31,8 +33,10 @@ from .battery import validate_battery, validate_outcomes
 from .config import SAMPLE, ProfileConfig, load_profile_config
 from .datasets import load_sample, sample_dir
 from .errors import InputError
+from .files import check_regular
 from .profile_result import ProfileResult
-from .report import ABILITIES_CSV, EMPIRICAL_CSV, MANIFEST, write_report
+from .report import ABILITIES_CSV, ABILITIES_JSON, CURVES_PNG, EMPIRICAL_CSV, MANIFEST, RADAR_PNG, REPORT_HTML, \
+    write_report
 from .rubrics import LEVEL_MAX
 from .scaleset import ScaleSet, default_scale_set
 from .sources import read_battery, read_outcomes
@@ -43,6 +47,10 @@ __all__ = ["ProfileResult", "flag_evidence", "load_inputs", "profile", "run_prof
 
 
 _sample = lru_cache(maxsize=1)(load_sample)
+#: Every file a profile writes besides the manifest.
+OUTPUT_FILES = (ABILITIES_JSON, ABILITIES_CSV, EMPIRICAL_CSV, RADAR_PNG, CURVES_PNG, REPORT_HTML)
+#: Subject given to a per-subject outcome file while it is read (and cached) once for every config naming it.
+_CONFIG_SUBJECT = "\x00config subject"
 
 
 def _version_of(path: str) -> tuple[int, int] | None:
@@ -68,19 +76,23 @@ def _read_battery(path: str, mapping: tuple[tuple[str, str], ...], scales: Scale
 
 def _outcomes(path: str, layout: str, battery_path: str, mapping: tuple[tuple[str, str], ...],
               subject: str, scales: ScaleSet, outcomes_mapping: tuple[tuple[str, str], ...] = ()) -> pd.DataFrame:
-    return _read_outcomes(path, layout, battery_path, mapping, subject, scales, outcomes_mapping, _version_of(path),
-                          _version_of(battery_path))
+    """Outcomes of a config; a per-subject file (``instance_id, correct``) is the config's subject."""
+    table = _read_outcomes(path, layout, battery_path, mapping, scales, outcomes_mapping, _version_of(path),
+                           _version_of(battery_path))
+    if len(table) and (table["subject"] == _CONFIG_SUBJECT).all():
+        return table.assign(subject=subject)
+    return table
 
 
 @lru_cache(maxsize=4)
-def _read_outcomes(path: str, layout: str, battery_path: str, mapping: tuple[tuple[str, str], ...], subject: str,
+def _read_outcomes(path: str, layout: str, battery_path: str, mapping: tuple[tuple[str, str], ...],
                    scales: ScaleSet, outcomes_mapping: tuple[tuple[str, str], ...],
                    *_versions: tuple | None) -> pd.DataFrame:
-    """Outcomes of a config; a per-subject file (``instance_id, correct``) is the config's subject."""
+    """An outcome table (under the scale set's battery), read once however many configs (subjects) use it."""
     battery = _battery(battery_path, mapping, scales)
     if path == SAMPLE:
         return validate_outcomes(_sample()[1], "bundled sample outcomes", battery)
-    return read_outcomes(path, layout=layout, battery=battery, subject=subject, mapping=dict(outcomes_mapping))
+    return read_outcomes(path, layout=layout, battery=battery, subject=_CONFIG_SUBJECT, mapping=dict(outcomes_mapping))
 
 
 def load_inputs(config: ProfileConfig, scales: ScaleSet | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -128,8 +140,12 @@ def fingerprint(config: ProfileConfig, scales: ScaleSet) -> str:
     for module in (irt_model, irt_profiles_module):
         digest.update(Path(module.__file__).read_bytes())
     for path in _input_files(config):
+        check_regular(path)
         digest.update(path.name.encode())
-        digest.update(path.read_bytes())
+        try:
+            digest.update(path.read_bytes())
+        except OSError as err:
+            raise InputError(f"cannot read file ({err.strerror or err})", source=path) from None
     return digest.hexdigest()
 
 
@@ -141,20 +157,24 @@ def _input_files(config: ProfileConfig) -> list[Path]:
 
 
 def run_profile(config: ProfileConfig, *, force: bool = False) -> ProfileResult:
-    """Profile one subject and write its outputs to ``config.output_dir``."""
-    output_dir = Path(config.output_dir)
+    """Profile one subject and write its outputs to ``config.output_dir`` (kept when already up to date)."""
+    output_dir = outputs.prepare(Path(config.output_dir), MANIFEST, OUTPUT_FILES)
     scales = config.scale_set()
     fitted = config.fitted_scales(scales)
-    battery, outcomes = load_inputs(config, scales)
     stamp = fingerprint(config, scales)
+    kept = None if force else _kept(config, scales, output_dir, stamp)
+    if kept is not None:
+        return kept
+    battery, outcomes = load_inputs(config, scales)
     if outcomes.empty:
         raise InputError(f"key 'subject': {config.subject!r} has no outcomes on the selected battery items")
     annotated = battery.loc[battery[list(scales.level_codes)].notna().any(axis=1), "instance_id"]
     summary = {"n_instances": len(outcomes), "n_annotated": int(outcomes["instance_id"].isin(annotated).sum()),
                "accuracy": float(outcomes["correct"].mean())}
-    if not force and _is_current(output_dir, stamp):
-        return ProfileResult(config, scales, pd.read_csv(output_dir / ABILITIES_CSV),
-                             pd.read_csv(output_dir / EMPIRICAL_CSV), **summary, up_to_date=True)
+    if summary["n_annotated"] == 0:
+        raise InputError(f"none of the {len(outcomes)} outcomes of {config.subject!r} is on an annotated item "
+                         f"(the battery has {len(annotated)} item(s) with demand levels); annotate the battery first",
+                         source=config.battery, column="levels")
     if config.method == "irt":
         table, empirical, _ = irt_profiles_module.irt_profiles(
             battery, population_outcomes(config, battery), [config.subject], scales=list(fitted),
@@ -167,7 +187,8 @@ def run_profile(config: ProfileConfig, *, force: bool = False) -> ProfileResult:
                                     round_levels=config.round_levels)
     table = flag_evidence(table.drop(columns="subject"), config.min_n)
     result = ProfileResult(config, scales, table, empirical.drop(columns="subject"), **summary)
-    write_report(result, output_dir, stamp)
+    with outputs.generation(output_dir, MANIFEST) as staging:
+        write_report(result, staging, stamp)
     return result
 
 
@@ -211,12 +232,19 @@ class _CallableModule(types.ModuleType):
 sys.modules[__name__].__class__ = _CallableModule
 
 
-def _is_current(output_dir: Path, stamp: str) -> bool:
+def _kept(config: ProfileConfig, scales: ScaleSet, output_dir: Path, stamp: str) -> ProfileResult | None:
+    """The result stored in an up-to-date output folder, read back without touching the inputs; else None."""
     manifest = output_dir / MANIFEST
     if not manifest.is_file():
-        return False
+        return None
     try:
         recorded = json.loads(manifest.read_text())
-    except json.JSONDecodeError:
-        return False
-    return recorded.get("fingerprint") == stamp and all((output_dir / f).is_file() for f in recorded.get("files", []))
+        files = recorded.get("files", [])
+        if recorded.get("fingerprint") != stamp or not all((output_dir / f).is_file() for f in files):
+            return None
+        stored = json.loads((output_dir / ABILITIES_JSON).read_text())
+        summary = {key: stored[key] for key in ("n_instances", "n_annotated", "accuracy")}
+        return ProfileResult(config, scales, pd.read_csv(output_dir / ABILITIES_CSV),
+                             pd.read_csv(output_dir / EMPIRICAL_CSV), **summary, up_to_date=True)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None  # unreadable or foreign: recompute and write a fresh generation

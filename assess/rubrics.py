@@ -32,8 +32,9 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from .errors import InputError
+from .files import read_text
 from .scales import ANNOTATED
-from .yamlio import LocatedValueError, load_yaml, located_error, validate_located
+from .yamlio import MAX_BYTES, LocatedValueError, load_yaml, located_error, validate_located
 
 Kind = Literal["level", "percentage"]
 #: Annotated range of each kind of scale.
@@ -43,6 +44,11 @@ LEVEL_MIN, LEVEL_MAX = 0, 5
 CODE_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,31}$"
 #: Family of a DeLeAn ``.txt`` rubric whose code is not a bundled one (the layout names no family).
 OTHER_FAMILY = "other"
+#: UG percentage band ``[low, high)`` per level of the bundled UG rubric (the last band includes 100);
+#: another percentage scale's rubric gives its own bands. `assess demands` bins UG with these.
+UG_BANDS: tuple[tuple[float, float], ...] = (
+    (0.0, 25.0), (25.0, 50.0), (50.0, 70.0), (70.0, 85.0), (85.0, 97.0), (97.0, 100.0),
+)
 #: File suffixes recognised in a rubric directory.
 YAML_SUFFIXES: tuple[str, ...] = (".yaml", ".yml")
 TXT_SUFFIX = ".txt"
@@ -183,9 +189,9 @@ def load_rubric(path: str | Path) -> Rubric:
     """Load and validate one rubric file (our YAML, or the DeLeAn ``.txt`` layout)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"cannot read rubric: {err}", source=path) from err
+        text = read_text(path, MAX_BYTES)
+    except InputError as err:
+        raise InputError(f"cannot read rubric: {err.reason}", source=path) from None
     if path.suffix == TXT_SUFFIX:
         return parse_delean_txt(text, path)
     data, lines = load_yaml(text, path)

@@ -59,3 +59,12 @@ def family(code: str) -> str:
         return "unguessability"
     raise KeyError(f"unknown scale code {code!r}; known: {', '.join(ANNOTATED)}")
 
+
+def check_scale_codes(codes: list[str] | tuple[str, ...], *, allow_ug: bool = True) -> list[str]:
+    """Validate user-given scale codes (case-sensitive) against the bundled set and return them; raise ValueError
+    naming the bad ones (`assess demands` checks its codes here; the active set checks with ScaleSet.check)."""
+    known = ANNOTATED if allow_ug else SCALES
+    bad = [c for c in codes if c not in known]
+    if bad:
+        raise ValueError(f"unknown scale code(s) {', '.join(map(repr, bad))}; known: {', '.join(known)}")
+    return list(codes)

@@ -19,6 +19,7 @@ import pandas as pd
 
 from .battery import COUNT_COLUMNS, OUTCOME_COLUMNS, Battery, battery_columns, parse_score, validate_battery, validate_outcomes
 from .errors import InputError
+from .files import check_regular, encoding_hint
 from .scaleset import ScaleSet
 
 SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
@@ -30,11 +31,22 @@ SUBJECT_ALIASES = ("subject", "model", "model_name")
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read a CSV, TSV, JSONL or Parquet file as strings-where-text; errors name the file and line."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError("file not found", source=path)
+    check_regular(path)
     kind = SUFFIXES.get(path.suffix.lower())
     if kind is None:
         raise InputError(f"unsupported file type {path.suffix!r}; use one of {', '.join(sorted(SUFFIXES))}", source=path)
+    try:
+        return _read_kind(path, kind)
+    except OSError as err:
+        raise InputError(f"cannot read file ({err.strerror or err})", source=path) from None
+
+
+def _read_kind(path: Path, kind: str) -> pd.DataFrame:
+    if kind != "parquet":
+        with open(path, "rb") as handle:
+            hint = encoding_hint(handle.read(4096))
+        if hint:
+            raise InputError(f"not UTF-8 text ({hint}save the file as UTF-8)", source=path)
     if kind == "parquet":
         try:
             return pd.read_parquet(path)
@@ -44,7 +56,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
         return _read_jsonl(path)
     try:
         return pd.read_csv(path, sep="\t" if kind == "tsv" else ",", dtype={"instance_id": str}, keep_default_na=True)
-    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+    except UnicodeDecodeError as err:
+        raise InputError(f"not UTF-8 text (byte {err.start}: {err.reason}); save the file as UTF-8", source=path) from err
+    except pd.errors.ParserError as err:
         raise InputError(f"malformed {kind.upper()} ({err})", source=path) from err
     except pd.errors.EmptyDataError as err:
         raise InputError("empty file", source=path) from err

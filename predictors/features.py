@@ -115,5 +115,26 @@ def binary_target(y: object, n_rows: int, who: str) -> np.ndarray:
     _, labels, weight = graded_target(y, n_rows, who)
     if weight is not None:
         raise InputError(f"{who} learns from 0/1 outcomes only; graded outcomes need an assessor with sample "
-                         "weights (demand, embedding, combined, multisubject)")
+                         "weights (demand, embedding, multisubject)")
     return labels
+
+
+def classifier_input(model: object, features: np.ndarray, who: str) -> np.ndarray:
+    """``features`` if the fitted classifier reads that many columns; an InputError otherwise.
+
+    A saved assessor fitted with other features (another embedding model, other scales) is caught
+    here instead of deep inside scikit-learn or XGBoost.
+    """
+    expected = getattr(model, "n_features", None) or getattr(model, "n_features_in_", None)
+    if expected is not None and features.shape[1] != int(expected):
+        raise InputError(f"{who}: the fitted classifier reads {int(expected)} feature(s), the input gives "
+                         f"{features.shape[1]} (fitted with another feature set or embedding model?)")
+    return features
+
+
+def checked_proba(proba: np.ndarray, who: str) -> np.ndarray:
+    """(n, 2) probabilities, refused unless every value is finite and in [0, 1]."""
+    proba = np.asarray(proba, float)
+    if not (np.isfinite(proba) & (proba >= 0) & (proba <= 1)).all():
+        raise InputError(f"{who}: the classifier produced probabilities outside [0, 1]; the assessor is corrupt")
+    return proba

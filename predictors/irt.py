@@ -34,7 +34,8 @@ from assess.irt.tables import ability_frame, binomial_counts, check_scales, dema
 from assess.scales import SCALES, UG
 
 from .features import SUBJECT_COLUMN, require_columns, require_table
-from .npz import load_npz, save_npz
+from .npz import save_npz
+from .safeio import load_npz
 
 Profiles = Mapping[str, Mapping[str, float]]
 #: Key of a profile entry holding the base (general) ability, in logits.

@@ -16,8 +16,8 @@ from sklearn.utils.validation import check_is_fitted
 from assess.errors import InputError
 
 from .classifiers import fit_weighted, make_classifier
-from .features import DEMAND_FEATURES, SUBJECT_COLUMN, check_features, demand_features, graded_target, \
-    require_columns, require_table
+from .features import DEMAND_FEATURES, SUBJECT_COLUMN, check_features, checked_proba, classifier_input, \
+    demand_features, graded_target, require_columns, require_table
 
 Profiles = Mapping[str, Mapping[str, float]]
 
@@ -95,17 +95,21 @@ class MultiSubjectAssessor(ClassifierMixin, BaseEstimator):
         features = list(self.features)
         self.ability_scales_ = [s for s in features if s in common] + sorted(common - set(features))
         self.profiles_ = {s: {k: float(v) for k, v in self.profiles[s].items()} for s in subjects}
-        model = make_classifier(self.classifier, self.random_state, self.n_jobs)
-        fit_weighted(model, self._design(X, self.profiles_)[rows], labels, weight)
-        self.model_ = model
+        self.model_ = self._fit_model(X.iloc[rows], labels, weight)
         self.classes_ = np.array([0, 1])
         return self
+
+    def _fit_model(self, X: pd.DataFrame, target: np.ndarray, weight: np.ndarray | None = None):
+        model = make_classifier(self.classifier, self.random_state, self.n_jobs)
+        fit_weighted(model, self._design(X, self.profiles_), target, weight)
+        return model
 
     def predict_proba(self, X: pd.DataFrame, profiles: Profiles | None = None) -> np.ndarray:
         """(n, 2) probabilities; ``profiles`` adds (or overrides) subjects unseen in training."""
         check_is_fitted(self, "model_")
         merged = {**self.profiles_, **{str(k): dict(v) for k, v in (profiles or {}).items()}}
-        return np.asarray(self.model_.predict_proba(self._design(X, merged)), float)
+        who = type(self).__name__
+        return checked_proba(self.model_.predict_proba(classifier_input(self.model_, self._design(X, merged), who)), who)
 
     def predict(self, X: pd.DataFrame, profiles: Profiles | None = None) -> np.ndarray:
         """Predicted outcome (1 when success probability ≥ 0.5)."""

@@ -1,13 +1,11 @@
-"""Numeric arrays on disk without pickle: ``.npz`` written atomically, read with ``allow_pickle=False``."""
+"""Numeric arrays on disk without pickle: ``.npz`` written atomically, read back by :func:`predictors.safeio.load_npz`."""
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from assess.atomic import write_with
-from assess.errors import InputError
 
 
 def save_npz(target: str | Path, arrays: dict[str, np.ndarray]) -> Path:
@@ -21,14 +19,3 @@ def save_npz(target: str | Path, arrays: dict[str, np.ndarray]) -> Path:
             np.savez(handle, **arrays)
 
     return write_with(target, write)
-
-
-def load_npz(source: str | Path) -> dict[str, np.ndarray]:
-    """Read every array of ``source``; a pickled (object) array is refused, never unpickled."""
-    try:
-        with np.load(source, allow_pickle=False) as data:
-            return {name: data[name] for name in data.files}
-    except ValueError as err:
-        raise InputError(f"refusing to load pickled objects ({err})", source=source) from None
-    except (OSError, zipfile.BadZipFile, EOFError) as err:
-        raise InputError(f"not a readable .npz array file ({err})", source=source) from None

@@ -3,12 +3,20 @@
 A saved assessor is a directory: ``metadata.json`` (format version, library version, class,
 parameters, fitted state) plus, by classifier, ``arrays.npz`` (random-forest node arrays or
 logistic coefficients, read with ``allow_pickle=False``), ``xgboost.json`` (XGBoost's JSON model) or
-``model/`` (a fine-tuned transformer as safetensors + JSON config and tokenizer). Loading only
+``model/`` (a fine-tuned transformer as safetensors + JSON config and tokenizer); a stacked
+assessor keeps each part in ``part<i>/`` and its meta-model in ``meta.npz``. Loading only
 rebuilds known classes from numbers and JSON, so an untrusted file cannot execute code.
+
+Everything read is checked before numpy, scikit-learn, XGBoost or transformers see it
+(:mod:`predictors.safeio`, :func:`predictors.forest.check_tree`, :mod:`predictors.xgbjson`): file
+kinds and sizes, parameter types, array dtypes, shapes and ranges, tree links. Parameters that
+touch the filesystem, the network or a device (:data:`CALLER_PARAMS`) are never saved; whoever
+loads chooses them.
 """
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import uuid
@@ -25,19 +33,83 @@ from xgboost import XGBClassifier
 
 from assess.atomic import write_json, write_with
 from assess.errors import InputError
+from assess.files import check_regular
 
 from .assessors import CombinedAssessor, DemandAssessor, EmbeddingAssessor
 from .finetune import TextFinetuneAssessor
+from .classifiers import CLASSIFIERS
+from .embeddings import PACKAGED_MODELS
 from .forest import ForestArrays
 from .irt import IRTAssessor
 from .multisubject import MultiSubjectAssessor
-from .npz import load_npz, save_npz
+from .multisubject_combined import MultiSubjectCombinedAssessor
+from .npz import save_npz
+from .safeio import load_npz, read_json
+from .stacking import StackedModel
+from .xgbjson import ModelError, checked_model
 
 FORMAT = "assess-predictor"
 FORMAT_VERSION = 1
 METADATA = "metadata.json"
 ASSESSOR_CLASSES: dict[str, type] = {cls.__name__: cls for cls in (
-    DemandAssessor, EmbeddingAssessor, CombinedAssessor, MultiSubjectAssessor, TextFinetuneAssessor, IRTAssessor)}
+    DemandAssessor, EmbeddingAssessor, CombinedAssessor, MultiSubjectAssessor, MultiSubjectCombinedAssessor,
+    TextFinetuneAssessor, IRTAssessor)}
+#: Parameters chosen by whoever loads (they touch the filesystem, the network or a device); never saved.
+CALLER_PARAMS: tuple[str, ...] = ("cache_dir", "allow_download", "device", "model_name_or_path")
+#: Largest metadata file and profile table accepted.
+MAX_METADATA_BYTES = 16 * 2 ** 20
+MAX_SUBJECTS = 100_000
+#: Bound on the magnitude of saved logistic numbers (keeps every product finite).
+MAX_COEFFICIENT = 1e12
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return (_is_int(value) or isinstance(value, float)) and math.isfinite(value)
+
+
+def _names(value: Any) -> bool:
+    return isinstance(value, list) and 0 < len(value) <= 1000 and all(isinstance(v, str) for v in value) \
+        and len(set(value)) == len(value)
+
+
+#: Type and range of every saved parameter: a check returning True when the value is acceptable.
+PARAM_CHECKS: dict[str, Any] = {
+    "classifier": lambda v: v in CLASSIFIERS,
+    "features": _names,
+    "C": lambda v: v is None or _is_number(v) and 0 < v <= 1e12,
+    "inner_splits": lambda v: _is_int(v) and 2 <= v <= 20,
+    "random_state": lambda v: v is None or _is_int(v) and 0 <= v < 2 ** 32,
+    "n_jobs": lambda v: v is None or _is_int(v) and -1 <= v <= 1024 and v != 0,
+    "model": lambda v: v in PACKAGED_MODELS,
+    "text_column": lambda v: isinstance(v, str) and 0 < len(v) <= 200,
+    "subject_column": lambda v: isinstance(v, str) and 0 < len(v) <= 200,
+    "epochs": lambda v: _is_int(v) and 0 <= v <= 1000,
+    "batch_size": lambda v: _is_int(v) and 1 <= v <= 4096,
+    "learning_rate": lambda v: _is_number(v) and 0 <= v <= 1,
+    "max_length": lambda v: _is_int(v) and 1 <= v <= 8192,
+    "max_steps": lambda v: v is None or _is_int(v) and 0 <= v <= 10_000_000,
+    "freeze_fraction": lambda v: _is_number(v) and 0 <= v <= 1,
+    "warmup_fraction": lambda v: _is_number(v) and 0 <= v <= 1,
+    "head_learning_rate": lambda v: _is_number(v) and 0 <= v <= 1,
+    "mixed_precision": lambda v: isinstance(v, bool),
+    # IRTAssessor (its saved state is checked by IRTAssessor.load_state)
+    "scales": lambda v: isinstance(v, list) and len(v) <= 1000 and all(isinstance(c, str) and 0 < len(c) <= 64 for c in v)
+    and len(set(v)) == len(v),
+    "ug_column": lambda v: v is None or isinstance(v, str) and 0 < len(v) <= 64,
+    "form": lambda v: v in ("conjunctive", "compensatory"),
+    "residual": lambda v: v in ("none", "joint", "marginal"),
+    "theta_prior_sd": lambda v: _is_number(v) and 0 < v <= 100,
+    "base_prior_sd": lambda v: _is_number(v) and 0 < v <= 100,
+    "residual_prior_sd": lambda v: _is_number(v) and 0 < v <= 100,
+    "discrimination_prior_sd": lambda v: _is_number(v) and 0 < v <= 100,
+    "missing_ug_floor": lambda v: _is_number(v) and 0 <= v < 1,
+    "max_iter": lambda v: _is_int(v) and 1 <= v <= 100_000,
+    "tol": lambda v: _is_number(v) and 0 < v < 1,
+}
 
 
 def library_version() -> str:
@@ -58,7 +130,7 @@ def save(assessor: Any, directory: str | Path, *, subject: str | None = None) ->
     staging.mkdir(parents=True)
     try:
         state = _save_state(assessor, staging)
-        params = {k: v for k, v in assessor.get_params().items() if k != "profiles"}
+        params = {k: v for k, v in assessor.get_params().items() if k != "profiles" and k not in CALLER_PARAMS}
         write_json(staging / METADATA, {"format": FORMAT, "format_version": FORMAT_VERSION,
                                         "library_version": library_version(), "class": name,
                                         "params": params, "state": state, "subject": subject})
@@ -84,6 +156,9 @@ def _save_state(assessor: Any, folder: Path) -> dict[str, Any]:
     if isinstance(assessor, TextFinetuneAssessor):
         assessor.model_.save_pretrained(folder / "model", safe_serialization=True)
         assessor.tokenizer_.save_pretrained(folder / "model")
+        head = assessor.head_
+        save_npz(folder / "head.npz", {"weight": head.weight.detach().cpu().float().numpy(),
+                                       "bias": head.bias.detach().cpu().float().numpy()})
         return {"classifier": "transformer"}
     state = _save_classifier(assessor.model_, folder)
     if isinstance(assessor, MultiSubjectAssessor):
@@ -92,6 +167,13 @@ def _save_state(assessor: Any, folder: Path) -> dict[str, Any]:
 
 
 def _save_classifier(model: Any, folder: Path) -> dict[str, Any]:
+    if isinstance(model, StackedModel):
+        parts = []
+        for i, part in enumerate(model.parts):
+            (folder / f"part{i}").mkdir()
+            parts.append(_save_classifier(part, folder / f"part{i}"))
+        save_npz(folder / "meta.npz", {"coef": model.meta.coef_, "intercept": model.meta.intercept_})
+        return {"classifier": "stack", "parts": parts}
     if isinstance(model, RandomForestClassifier):
         model = ForestArrays.from_sklearn(model)
     if isinstance(model, ForestArrays):
@@ -110,13 +192,16 @@ def _save_classifier(model: Any, folder: Path) -> dict[str, Any]:
 
 def read_metadata(directory: str | Path) -> dict[str, Any]:
     """The checked metadata of a saved assessor; raises on another format or version."""
-    path = Path(directory) / METADATA
+    folder = Path(directory)
+    path = folder / METADATA
+    if folder.exists() and not folder.is_dir():
+        raise InputError("not a saved assessor (a file, not a directory)", source=directory)
+    if not path.exists() and not path.is_symlink():
+        raise InputError("not a saved assessor (no metadata.json)", source=directory)
     try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("not a saved assessor (no metadata.json)", source=directory) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise InputError(f"metadata is not valid JSON ({err})", source=path) from None
+        meta = read_json(path, MAX_METADATA_BYTES)
+    except InputError as err:
+        raise InputError(f"metadata is not valid JSON or not readable ({err.reason})", source=path) from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise InputError(f"not an assess predictor (format {meta.get('format') if isinstance(meta, dict) else None!r})",
                          source=path, column="format")
@@ -125,24 +210,35 @@ def read_metadata(directory: str | Path) -> dict[str, Any]:
         raise InputError(f"version mismatch: saved with format {saved_format} by assess {saved_library}, "
                          f"this is format {FORMAT_VERSION} in assess {library_version()}; re-fit and save again",
                          source=path, column="format_version")
-    if meta.get("class") not in ASSESSOR_CLASSES:
-        raise InputError(f"unknown assessor class {meta.get('class')!r}; known: {', '.join(ASSESSOR_CLASSES)}",
+    if not isinstance(meta.get("class"), str) or meta["class"] not in ASSESSOR_CLASSES:
+        raise InputError(f"unknown assessor class {str(meta.get('class'))[:80]!r}; known: {', '.join(ASSESSOR_CLASSES)}",
                          source=path, column="class")
+    for key in ("params", "state"):
+        if not isinstance(meta.get(key, {}), dict):
+            raise InputError(f"{key} must be a JSON object", source=path, column=key)
+    subject = meta.get("subject")
+    if subject is not None and not (isinstance(subject, str) and 0 < len(subject) <= 500):
+        raise InputError("subject must be a name (a non-empty string)", source=path, column="subject")
     return meta
 
 
-def load(directory: str | Path) -> Any:
-    """Rebuild a fitted assessor saved by :func:`save`, from JSON and plain arrays only."""
+def load(directory: str | Path, *, cache_dir: str | None = None, allow_download: bool = False,
+         device: str | None = None, embedding_model: str | None = None) -> Any:
+    """Rebuild a fitted assessor saved by :func:`save`, from checked JSON and plain arrays only.
+
+    ``cache_dir``, ``allow_download`` and ``device`` are the caller's (a saved file cannot choose where
+    embeddings are cached, whether anything is downloaded or which device runs). A saved embedding
+    model must be one of the packaged models; ``embedding_model`` substitutes a local one.
+    """
     folder = Path(directory)
     meta = read_metadata(folder)
+    source = folder / METADATA
     cls = ASSESSOR_CLASSES[meta["class"]]
-    params = dict(meta.get("params") or {})
-    unknown = set(params) - set(cls._get_param_names())
-    if unknown:
-        raise InputError(f"unknown parameter(s) {', '.join(sorted(unknown))} for {cls.__name__}",
-                         source=folder / METADATA, column="params")
-    if isinstance(params.get("features"), list):
-        params["features"] = tuple(params["features"])
+    params = _checked_params(meta.get("params") or {}, cls, source)
+    caller = {"cache_dir": cache_dir, "allow_download": allow_download, "device": device}
+    params.update({k: v for k, v in caller.items() if k in cls._get_param_names()})
+    if embedding_model is not None and "model" in cls._get_param_names():
+        params["model"] = embedding_model
     state = meta.get("state") or {}
     try:
         assessor = cls(**params)
@@ -151,11 +247,11 @@ def load(directory: str | Path) -> Any:
         elif isinstance(assessor, IRTAssessor):
             assessor.load_state(state, folder)
         else:
-            assessor.model_ = _load_classifier(state, folder)
-        if isinstance(assessor, MultiSubjectAssessor):
-            assessor.ability_scales_ = list(state["ability_scales"])
-            assessor.profiles_ = {str(s): {str(k): float(v) for k, v in p.items()} for s, p in state["profiles"].items()}
-            assessor.profiles = assessor.profiles_
+            if isinstance(assessor, MultiSubjectAssessor):
+                assessor.ability_scales_ = _ability_scales(state.get("ability_scales"))
+                assessor.profiles_ = _profiles(state.get("profiles"))
+                assessor.profiles = assessor.profiles_
+            assessor.model_ = _load_classifier(state, folder, _expected_features(assessor))
     except (KeyError, TypeError, ValueError) as err:
         if isinstance(err, InputError):
             raise
@@ -164,34 +260,220 @@ def load(directory: str | Path) -> Any:
     return assessor
 
 
-def _load_classifier(state: dict[str, Any], folder: Path) -> Any:
+def _checked_params(params: dict[str, Any], cls: type, source: Path) -> dict[str, Any]:
+    """The saved parameters, each of the right type and range; caller-only ones are refused."""
+    unknown = set(params) - set(cls._get_param_names())
+    if unknown:
+        raise InputError(f"unknown parameter(s) {', '.join(sorted(map(str, unknown)))[:200]} for {cls.__name__}",
+                         source=source, column="params")
+    for name, value in params.items():
+        if name in CALLER_PARAMS:
+            raise InputError(f"parameter {name!r} is chosen by whoever loads the assessor, not by the saved file",
+                             source=source, column=f"params.{name}")
+        if name == "profiles" or not PARAM_CHECKS[name](value):
+            hint = f"; saved embedding models must be one of {', '.join(PACKAGED_MODELS)}" if name == "model" else ""
+            raise InputError(f"parameter {name!r} has an invalid value {str(value)[:60]!r}{hint}", source=source,
+                             column=f"params.{name}")
+    checked = dict(params)
+    if "features" in checked:
+        checked["features"] = tuple(check_feature_codes(checked["features"], source))
+    return checked
+
+
+def check_feature_codes(features: list[str], source: Path) -> list[str]:
+    """Saved demand features must be known scale codes."""
+    from .features import check_features
+
+    try:
+        return check_features(features)
+    except InputError as err:
+        raise InputError(err.reason, source=source, column="params.features") from None
+
+
+def _ability_scales(value: Any) -> list[str]:
+    if not _names(value) or not all(0 < len(v) <= 64 for v in value):
+        raise ValueError("state.ability_scales must be a list of distinct scale names")
+    return list(value)
+
+
+def _profiles(value: Any) -> dict[str, dict[str, float]]:
+    """Saved profiles: subject → {scale: ability}, abilities finite numbers (null: no ability)."""
+    if not isinstance(value, dict) or not 0 < len(value) <= MAX_SUBJECTS:
+        raise ValueError("state.profiles must be a non-empty object of subjects")
+    profiles = {}
+    for subject, profile in value.items():
+        if not isinstance(profile, dict) or not all(
+                isinstance(k, str) and (v is None or _is_number(v) and abs(v) <= 1e6) for k, v in profile.items()):
+            raise ValueError(f"state.profiles[{subject[:60]!r}] must map scales to finite numbers")
+        profiles[subject] = {k: float("nan") if v is None else float(v) for k, v in profile.items()}
+    return profiles
+
+
+def _expected_features(assessor: Any) -> int | None:
+    """How many columns the classifier of ``assessor`` reads, where the parameters fix it (None: embeddings)."""
+    if isinstance(assessor, EmbeddingAssessor):
+        return None
+    n = len(assessor.features)
+    if isinstance(assessor, MultiSubjectAssessor):
+        scales = assessor.ability_scales_
+        n += len(scales) + sum(s in assessor.features for s in scales)
+    return n
+
+
+def _count(state: dict[str, Any], key: str, low: int, high: int) -> int:
+    value = state.get(key)
+    if not _is_int(value) or not low <= value <= high:
+        raise ValueError(f"state.{key} must be an integer in {low}-{high}, got {str(value)[:40]!r}")
+    return value
+
+
+def _load_classifier(state: dict[str, Any], folder: Path, n_features: int | None) -> Any:
     kind = state.get("classifier")
     if kind == "forest":
-        return ForestArrays.from_arrays(load_npz(folder / "arrays.npz"), int(state["n_trees"]), int(state["n_features"]))
+        n_trees, declared = _count(state, "n_trees", 1, 10_000), _count(state, "n_features", 1, 100_000)
+        if n_features is not None and declared != n_features:
+            raise ValueError(f"state.n_features is {declared}, the parameters give {n_features}")
+        return ForestArrays.from_arrays(load_npz(folder / "arrays.npz"), n_trees, declared)
     if kind == "xgboost":
+        path = folder / "xgboost.json"
+        doc = read_json(path)
+        try:
+            declared = int(doc["learner"]["learner_model_param"]["num_feature"]) if n_features is None else n_features
+            checked = checked_model(doc, declared)
+        except (ModelError, KeyError, TypeError, ValueError) as err:
+            raise InputError(f"not an XGBoost model this version accepts ({err})", source=path) from None
         model = XGBClassifier()
-        model.load_model(str(folder / "xgboost.json"))
+        model.load_model(bytearray(json_bytes(checked)))
         return model
     if kind == "logistic":
-        arrays = load_npz(folder / "arrays.npz")
-        if not all(np.issubdtype(arrays[k].dtype, np.floating) for k in ("mean", "scale", "coef", "intercept")):
-            raise ValueError("logistic arrays must hold floats")
-        scaler, logistic = StandardScaler(), LogisticRegression()
-        scaler.mean_, scaler.scale_ = arrays["mean"], arrays["scale"]
-        scaler.var_, scaler.n_features_in_, scaler.n_samples_seen_ = scaler.scale_ ** 2, len(scaler.mean_), 0
-        logistic.coef_, logistic.intercept_ = arrays["coef"], arrays["intercept"]
-        logistic.classes_, logistic.n_features_in_ = np.array([0, 1]), logistic.coef_.shape[1]
-        if logistic.coef_.shape != (1, len(scaler.mean_)):
-            raise ValueError("coefficient and scaler shapes disagree")
-        return Pipeline([("scale", scaler), ("logistic", logistic)])
-    raise InputError(f"unknown classifier {kind!r} in saved state", source=folder / METADATA, column="state")
+        return _logistic_pipeline(load_npz(folder / "arrays.npz"), n_features, folder / "arrays.npz")
+    if kind == "stack":
+        parts = state.get("parts")
+        if not isinstance(parts, list) or not 0 < len(parts) <= 8 or not all(isinstance(part, dict) for part in parts):
+            raise ValueError("a stack needs a list of part states")
+        meta = _logistic(load_npz(folder / "meta.npz"), folder / "meta.npz")
+        if meta.coef_.shape != (1, len(parts)):
+            raise ValueError("meta-model weights and parts disagree")
+        return StackedModel(tuple(_load_classifier(part, folder / f"part{i}", None) for i, part in enumerate(parts)),
+                            meta)
+    raise InputError(f"unknown classifier {str(kind)[:40]!r} in saved state", source=folder / METADATA,
+                     column="state.classifier")
+
+
+def json_bytes(doc: Any) -> bytes:
+    """Compact JSON of a checked document."""
+    return json.dumps(doc, allow_nan=False).encode("utf-8")
+
+
+def _logistic_pipeline(arrays: dict[str, np.ndarray], n_features: int | None, source: Path) -> Pipeline:
+    """A scaler + logistic pipeline from checked float arrays: mean (d,), scale (d,) > 0, coef (1, d), intercept (1,)."""
+    if set(arrays) != {"mean", "scale", "coef", "intercept"}:
+        raise InputError(f"logistic arrays must be mean, scale, coef and intercept, got {sorted(arrays)[:6]}",
+                         source=source)
+    d = len(arrays["mean"]) if arrays["mean"].ndim == 1 else -1
+    shapes = {"mean": (d,), "scale": (d,), "coef": (1, d), "intercept": (1,)}
+    for name, shape in shapes.items():
+        array = arrays[name]
+        if array.dtype.kind != "f" or array.shape != shape or d < 1:
+            raise InputError(f"logistic array {name!r} must be floats of shape {shape}, got {array.dtype} "
+                             f"{array.shape}", source=source)
+        if not (np.isfinite(array) & (np.abs(array) <= MAX_COEFFICIENT)).all():
+            raise InputError(f"logistic array {name!r} holds non-finite or huge values", source=source)
+    if n_features is not None and d != n_features:
+        raise InputError(f"logistic arrays have {d} features, the parameters give {n_features}", source=source)
+    if (arrays["scale"] <= 0).any():
+        raise InputError("logistic array 'scale' must be positive", source=source)
+    arrays = {k: v.astype(np.float64) for k, v in arrays.items()}
+    scaler, logistic = StandardScaler(), LogisticRegression()
+    scaler.mean_, scaler.scale_ = arrays["mean"], arrays["scale"]
+    scaler.var_, scaler.n_features_in_, scaler.n_samples_seen_ = scaler.scale_ ** 2, d, 0
+    logistic.coef_, logistic.intercept_ = arrays["coef"], arrays["intercept"]
+    logistic.classes_, logistic.n_features_in_ = np.array([0, 1]), d
+    return Pipeline([("scale", scaler), ("logistic", logistic)])
+
+
+#: Files a saved transformer may hold (weights only as safetensors); JSON ones are checked before loading.
+TRANSFORMER_FILES = frozenset({"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
+                               "special_tokens_map.json", "vocab.txt", "generation_config.json"})
+#: Largest integer a transformer config may hold (vocabulary sizes, widths, positions).
+MAX_CONFIG_INT = 10_000_000
+
+
+def _check_transformer_files(folder: Path) -> None:
+    """Every file is a known, regular, capped file; JSON files are objects with bounded numbers, no remote code."""
+    if not folder.is_dir():
+        raise InputError("saved transformer directory missing", source=folder)
+    names = {entry.name for entry in folder.iterdir()}
+    if "model.safetensors" not in names:
+        raise InputError("saved transformer lacks model.safetensors (other weight formats are refused)", source=folder)
+    if "config.json" not in names:
+        raise InputError("saved transformer lacks config.json", source=folder)
+    unknown = sorted(names - TRANSFORMER_FILES)
+    if unknown:
+        raise InputError(f"unexpected file(s) in a saved transformer: {', '.join(unknown)[:200]}", source=folder)
+    for name in sorted(names):
+        path = folder / name
+        check_regular(path)
+        if name.endswith(".json"):
+            doc = read_json(path)
+            if not isinstance(doc, dict):
+                raise InputError("expected a JSON object", source=path)
+            if name == "config.json":
+                _check_config(doc, path)
+
+
+def _check_config(config: dict[str, Any], path: Path) -> None:
+    if "auto_map" in config or config.get("trust_remote_code"):
+        raise InputError("refusing a config that asks for remote code (auto_map)", source=path)
+    labels = config.get("id2label", {"0": "LABEL_0", "1": "LABEL_1"})
+    if not isinstance(labels, dict) or len(labels) != 2:
+        raise InputError("a saved success classifier has exactly two labels", source=path, column="id2label")
+    stack = [config]
+    while stack:
+        item = stack.pop()
+        values = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        for value in values:
+            if isinstance(value, (dict, list)):
+                stack.append(value)
+            elif _is_int(value) and abs(value) > MAX_CONFIG_INT or isinstance(value, float) and not math.isfinite(value):
+                raise InputError(f"config value {value!r} out of range", source=path)
+
+
+def _logistic(arrays: dict[str, np.ndarray], source: Path) -> LogisticRegression:
+    """A stack's meta-model rebuilt from checked ``coef`` (1, d) and ``intercept`` (1,) float arrays."""
+    if set(arrays) != {"coef", "intercept"}:
+        raise InputError(f"meta-model arrays must be coef and intercept, got {sorted(arrays)[:6]}", source=source)
+    coef, intercept = arrays["coef"], arrays["intercept"]
+    if coef.dtype.kind != "f" or intercept.dtype.kind != "f" or coef.ndim != 2 or coef.shape[0] != 1 \
+            or intercept.shape != (1,):
+        raise InputError("meta-model arrays must be floats of shapes (1, d) and (1,)", source=source)
+    if not all(np.isfinite(v).all() and (np.abs(v) <= MAX_COEFFICIENT).all() for v in (coef, intercept)):
+        raise InputError("meta-model arrays hold non-finite or huge values", source=source)
+    logistic = LogisticRegression()
+    logistic.coef_, logistic.intercept_ = coef.astype(np.float64), intercept.astype(np.float64)
+    logistic.classes_, logistic.n_features_in_ = np.array([0, 1]), coef.shape[1]
+    return logistic
 
 
 def _load_transformer(assessor: TextFinetuneAssessor, folder: Path) -> None:
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    import torch
+    from transformers import AutoModel, AutoTokenizer
 
-    if not (folder / "model.safetensors").exists():
-        raise InputError("saved transformer lacks model.safetensors (other weight formats are refused)", source=folder)
-    assessor.tokenizer_ = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-    assessor.model_ = AutoModelForSequenceClassification.from_pretrained(
-        folder, local_files_only=True, use_safetensors=True).to(assessor._device()).eval()
+    _check_transformer_files(folder)
+    try:
+        assessor.tokenizer_ = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+        assessor.model_ = AutoModel.from_pretrained(folder, local_files_only=True, use_safetensors=True,
+                                                    trust_remote_code=False).to(assessor._device()).eval()
+    except Exception as err:  # transformers, tokenizers and safetensors raise many types on bad files
+        raise InputError(f"saved transformer cannot be loaded ({type(err).__name__}: {str(err)[:300]})",
+                         source=folder) from None
+    arrays = load_npz(folder.parent / "head.npz")
+    hidden = assessor.model_.config.hidden_size
+    if set(arrays) != {"weight", "bias"} or arrays["weight"].shape != (2, hidden) or arrays["bias"].shape != (2,) \
+            or not all(np.isfinite(v).all() and (np.abs(v) <= MAX_COEFFICIENT).all() for v in arrays.values()):
+        raise InputError(f"head arrays must be finite weight (2, {hidden}) and bias (2,)", source=folder.parent / "head.npz")
+    head = torch.nn.Linear(hidden, 2)
+    with torch.no_grad():
+        head.weight.copy_(torch.from_numpy(arrays["weight"].astype(np.float32)))
+        head.bias.copy_(torch.from_numpy(arrays["bias"].astype(np.float32)))
+    assessor.head_ = head.to(assessor._device()).eval()

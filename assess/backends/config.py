@@ -87,4 +87,18 @@ class BackendConfig(_Strict):
         if not key:
             raise InputError(f"environment variable {self.api_key_env!r} named by api_key_env is not set",
                              column="api_key_env")
+        check_api_key(key, self.api_key_env)
         return key
+
+
+def check_api_key(key: str, variable: str) -> None:
+    """Refuse a key that cannot go into an HTTP header (whitespace, control or non-ASCII characters).
+
+    The message says where the first bad character is, never what the key is.
+    """
+    bad = next((i for i, char in enumerate(key) if not "!" <= char <= "~"), None)
+    if bad is not None:
+        what = "whitespace or a control character" if ord(key[bad]) < 128 else "a non-ASCII character"
+        raise InputError(f"the API key in environment variable {variable!r} has {what} at position {bad + 1} "
+                         f"of {len(key)}; keys are printable ASCII without spaces (check for a stray newline)",
+                         column="api_key_env")

@@ -31,6 +31,7 @@ class OpenAIHTTPBackend:
         self.context_tokens = int(config.options["n_ctx"]) if "n_ctx" in config.options else None
         self._url = str(config.base_url).rstrip("/")
         key = config.api_key()
+        self._key = key
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         limits = httpx.Limits(max_connections=config.concurrency, max_keepalive_connections=config.concurrency)
         self._client = client or httpx.AsyncClient(headers=headers, limits=limits,
@@ -63,6 +64,8 @@ class OpenAIHTTPBackend:
                 retry_after = parse_retry_after(response.headers.get("retry-after"))
             if attempt < policy.max_attempts:
                 await asyncio.sleep(backoff_delay(attempt, policy, retry_after))
+        if self._key:  # a server or transport error that quotes the key must not print it
+            last_problem = last_problem.replace(self._key, "<api key>")
         raise BackendError(f"{self._url}{path}: request {request.label or '<unlabelled>'} failed after "
                            f"{attempt} attempt(s): {last_problem}")
 

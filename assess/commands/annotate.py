@@ -10,6 +10,7 @@ import typer
 import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.markup import escape
 from rich.table import Table
 
 from ..annotate import AnnotationJob, AnnotationStore, export_requests, import_results, load_annotator, run_live
@@ -89,7 +90,7 @@ def annotate_command(
         if export_requests_to:
             count = export_requests(job.requests, store, config, export_requests_to, retry_failures=retry_failures)
             _console.print(f"wrote {count} request(s) of {len(job.requests)} to {export_requests_to} "
-                           f"(the rest are answered in {cache})")
+                           f"(the rest are answered in {cache})", markup=False)
             return
         if import_results_from:
             summary = import_results(job.requests, store, config, import_results_from, retry_failures=retry_failures)
@@ -155,17 +156,17 @@ def _finish(job: AnnotationJob, store: AnnotationStore, summary: RunSummary, out
     if summary.stale:
         _console.print(f"{summary.stale} result line(s) ignored: they answer an earlier prompt of a request that has "
                        "failed since (export again for its repair prompt) or a repair that is not pending (answers to "
-                       "--retry-failures prompts need --retry-failures on import too).")
+                       "--retry-failures prompts need --retry-failures on import too).", markup=False)
     answers = store.get(r.key for r in job.requests)
     outstanding = len(pending_requests(job.requests, answers, job.config, retry_failures=False))
     if outstanding:
         _console.print(f"{outstanding} request(s) still need an answer (or a repair); run again to ask them.")
     if out:
         write_table(job.annotated(store), out)
-        _console.print(f"wrote {out}; {_rows_note(job, answers)}", highlight=False)
+        _console.print(f"wrote {out}; {_rows_note(job, answers)}", highlight=False, markup=False)
     if failures:
         write_table(failures_table(job.requests, answers), failures)
-        _console.print(f"wrote {failures}")
+        _console.print(f"wrote {failures}", markup=False)
 
 
 def _rows_note(job: AnnotationJob, answers: dict) -> str:
@@ -210,7 +211,7 @@ def agreement_command(
         write_table(table, report)
     if out:
         write_table(aggregate(tables, codes, method), out)
-        _console.print(f"wrote {out}")
+        _console.print(f"wrote {out}", markup=False)
 
 
 def _annotator_tables(paths: list[Path], scale_set: ScaleSet) -> dict[str, pd.DataFrame]:
@@ -232,5 +233,5 @@ def _report_table(report: pd.DataFrame) -> Table:
     for column in REPORT_COLUMNS:
         table.add_column(column)
     for row in report.itertuples(index=False):
-        table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
+        table.add_row(*(f"{v:.3f}" if isinstance(v, float) else escape(str(v)) for v in row))
     return table

@@ -60,7 +60,7 @@ def finish(records: list[pd.DataFrame], battery: str, by: str, id_prefix: str, o
         raise InputError(f"only {len(result.outcomes)} of {len(table)} records matched the battery (by {by}); {hint}. "
                          f"Unmatched records with their ids and reasons: {report}; no outcomes written")
     write_outcomes(result.outcomes, output)
-    console.print(f"{result.summary()}; wrote {output} and {report}", highlight=False)
+    console.print(f"{result.summary()}; wrote {output} and {report}", highlight=False, markup=False)
     return result
 
 

@@ -20,7 +20,7 @@ from .tables import frame_table
 
 console = Console(stderr=True)
 
-ASSESSOR_HELP = "demand, embedding, combined, finetune, multisubject or irt."
+ASSESSOR_HELP = "demand, embedding, combined, finetune, multisubject, multisubject-combined or irt."
 
 
 def _read_data(battery: Path | None, outcomes: Path | None, sample: bool, scales: ScaleSet,
@@ -72,12 +72,12 @@ def fit(
     Graded outcomes train as success rates weighted by their trials.
     """
     from assess.battery import join
-    from predictors import ability_profiles, make_assessor, save
+    from predictors import MultiSubjectAssessor, ability_profiles, make_assessor, save
 
     scales = active_scale_set(rubrics, console=console)
     table, results = _read_data(battery, outcomes, sample, scales, subject)
     model = make_assessor(assessor, classifier=classifier, base_model=base_model, features=scales.codes)
-    if assessor == "multisubject":
+    if isinstance(model, MultiSubjectAssessor):
         model.set_params(profiles=ability_profiles(table, results, scales=scales))
     elif subject is None and assessor != "irt":  # irt fits every subject's outcomes at once
         raise InputError(f"--subject is required for the {assessor} assessor")
@@ -90,7 +90,8 @@ def fit(
     else:
         model.fit(rows, rows["correct"].to_numpy())
     save(model, output, subject=None if assessor == "multisubject" else subject)
-    console.print(f"fitted {type(model).__name__} on {len(rows)} outcomes; saved to {output}", highlight=False)
+    console.print(f"fitted {type(model).__name__} on {len(rows)} outcomes; saved to {output}", highlight=False,
+                  markup=False)
 
 
 def predict(
@@ -135,7 +136,7 @@ def predict(
         p = model.predict_proba(table)[:, 1]
     write_predictions(pd.DataFrame({"instance_id": table["instance_id"], "subject": subject or "", "p_success": p}),
                       output)
-    console.print(f"wrote {len(table)} predictions to {output}", highlight=False)
+    console.print(f"wrote {len(table)} predictions to {output}", highlight=False, markup=False)
 
 
 def evaluate(
@@ -143,7 +144,7 @@ def evaluate(
     battery: Path | None = typer.Option(None, help="Battery file (CSV, JSONL or Parquet)."),
     outcomes: Path | None = typer.Option(None, help="Outcomes file (long, per-subject or wide)."),
     sample: bool = typer.Option(False, "--sample", help="Use the bundled annotated sample."),
-    assessor: str = typer.Option("demand", help=ASSESSOR_HELP),
+    assessor: list[str] = typer.Option(["demand"], help=ASSESSOR_HELP + " Repeat for a side-by-side table."),
     classifier: str | None = typer.Option(None, help="forest, xgboost or logistic (default per assessor)."),
     base_model: str | None = typer.Option(None, help="finetune: local model directory to fine-tune."),
     protocol: list[str] = typer.Option(["in_distribution"], help="in_distribution, task_ood, benchmark_ood, "
@@ -165,22 +166,36 @@ def evaluate(
 
     scales = active_scale_set(rubrics, console=console)
     table, results = _read_data(battery, outcomes, sample, scales)
-    model = make_assessor(assessor, classifier=classifier, base_model=base_model, features=scales.codes)
-    with progress_bars(console, transient=True) as progress:
-        result = run_evaluation(model, table, results, protocols=protocol, subjects=subject or None, n_splits=folds,
-                                seeds=tuple(range(seeds)), task_column=task_column, benchmark_column=benchmark_column,
-                                profile_fn=partial(ability_profiles, scales=scales), tolerance=tolerance,
-                                n_jobs=n_jobs, progress=progress)
-    summary = result.summary()
-    write_table(result.table, output / "table.csv")
+    models = {name: make_assessor(name, classifier=classifier, base_model=base_model, features=scales.codes)
+              for name in dict.fromkeys(assessor)}
+    tables, summaries, skipped, predictions = [], [], [], []
+    for name, model in models.items():
+        with progress_bars(console, transient=True) as progress:
+            result = run_evaluation(model, table, results, protocols=protocol, subjects=subject or None,
+                                    n_splits=folds, seeds=tuple(range(seeds)), task_column=task_column,
+                                    benchmark_column=benchmark_column,
+                                    profile_fn=partial(ability_profiles, scales=scales), tolerance=tolerance,
+                                    n_jobs=n_jobs, progress=progress)
+        tables.append(result.table.assign(assessor=name))
+        summaries.append(result.summary().assign(assessor=name))
+        skipped.append(result.skipped.assign(assessor=name))
+        predictions.append(result.predictions.assign(assessor=name))
+        first_seed = result.predictions[result.predictions["seed"] == result.predictions["seed"].min()]
+        suffix = "" if len(models) == 1 else f"_{name}"
+        save_figure(calibration_figure(first_seed, title=f"{name} assessor"), output / f"calibration{suffix}.png")
+        save_figure(rejection_figure(first_seed, title=f"{name} assessor"), output / f"rejection{suffix}.png")
+    summary = pd.concat(summaries, ignore_index=True)
+    write_table(pd.concat(tables, ignore_index=True), output / "table.csv")
     write_table(summary, output / "summary.csv")
-    write_table(result.skipped, output / "skipped.csv")
-    write_table(result.predictions, output / "predictions.parquet")
-    first_seed = result.predictions[result.predictions["seed"] == result.predictions["seed"].min()]
-    save_figure(calibration_figure(first_seed, title=f"{assessor} assessor"), output / "calibration.png")
-    save_figure(rejection_figure(first_seed, title=f"{assessor} assessor"), output / "rejection.png")
-    Console().print(summary_table(summary, f"{assessor} assessor: evaluation summary"))
-    console.print(f"wrote {output}/table.csv, summary.csv, predictions.parquet and plots", highlight=False)
+    write_table(pd.concat(skipped, ignore_index=True), output / "skipped.csv")
+    write_table(pd.concat(predictions, ignore_index=True), output / "predictions.parquet")
+    for name in models:
+        Console().print(summary_table(summary[summary["assessor"] == name].drop(columns="assessor"),
+                                      f"{name} assessor: evaluation summary"))
+    if len(models) > 1:
+        Console().print(side_by_side_table(summary))
+    console.print(f"wrote {output}/table.csv, summary.csv, predictions.parquet and plots", highlight=False,
+                  markup=False)
 
 
 def summary_table(summary: pd.DataFrame, title: str):
@@ -191,6 +206,14 @@ def summary_table(summary: pd.DataFrame, title: str):
     wide.columns = [f"{protocol}\n{aggregate.replace('accuracy_', '')} ({subjects} subjects)"
                     for protocol, aggregate, subjects in wide.columns]
     return frame_table(wide.rename_axis("metric").reset_index(), title)
+
+
+def side_by_side_table(summary: pd.DataFrame):
+    """Mean AUROC and ECE per protocol (rows) and assessor (columns)."""
+    means = summary[summary["aggregate"] == "mean"]
+    wide = means.pivot_table(index="protocol", columns="assessor", values=["auroc", "ece"], sort=False)
+    wide.columns = [f"{metric} {assessor}" for metric, assessor in wide.columns]
+    return frame_table(wide.reset_index(), "assessors side by side (mean over subjects)")
 
 
 def register(app: typer.Typer) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 import pydantic
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -53,7 +54,7 @@ def profile_table(results: list[ProfileResult]) -> Table:
     table.add_column("scale")
     table.add_column("name", style="dim")
     for result in results:
-        table.add_column(result.config.subject, justify="right")
+        table.add_column(escape(result.config.subject), justify="right")
     indexed = [r.abilities.set_index("scale") for r in results]
     names = results[0].scales.names
     for scale in results[0].abilities["scale"]:
@@ -140,13 +141,13 @@ def profile(
             state = "up to date, kept" if result.up_to_date else "written"
             status.print(f"{result.config.subject}: {result.n_instances} instances ({result.n_annotated} annotated), "
                          f"accuracy {result.accuracy:.3f}; outputs {state} in {result.config.output_dir} "
-                         f"(open {REPORT_HTML})", highlight=False)
+                         f"(open {REPORT_HTML})", highlight=False, markup=False)
     if compare_out is not None:
         names = {code: name for r in results for code, name in r.scales.names.items()}
         write_comparison({r.config.subject: r.abilities for r in results}, compare_out, results[0].config.min_n,
                          names)
         if not quiet:
-            status.print(f"comparison written to {compare_out}", highlight=False)
+            status.print(f"comparison written to {compare_out}", highlight=False, markup=False)
 
 
 def _run(loaded: list[ProfileConfig], names: list[str], force: bool, *, show: bool) -> list[ProfileResult]:
@@ -155,7 +156,7 @@ def _run(loaded: list[ProfileConfig], names: list[str], force: bool, *, show: bo
                   TimeElapsedColumn(), console=stderr, transient=True, disable=not show) as progress:
         task = progress.add_task("profiling", total=len(loaded))
         for name, config in zip(names, loaded):
-            progress.update(task, description=f"profiling {config.subject} ({name})")
+            progress.update(task, description=escape(f"profiling {config.subject} ({name})"))
             results.append(run_profile(config, force=force))
             progress.advance(task)
     return results

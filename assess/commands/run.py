@@ -37,8 +37,8 @@ def run(
         config = config.model_copy(update={"select": config.select.model_copy(update={"limit": limit})})
     with progress_bars(console) as progress:
         _, summary = asyncio.run(run_job(config, progress))
-    console.print(summary.text(), highlight=False)
-    console.print(f"wrote {config.output} and {settings_path(config.output)}", highlight=False)
+    console.print(summary.text(), highlight=False, markup=False)
+    console.print(f"wrote {config.output} and {settings_path(config.output)}", highlight=False, markup=False)
 
 
 def register(app: typer.Typer) -> None:

