@@ -4,10 +4,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from .scales import SCALES, check_scale_codes
-from .yamlio import load_config
+from .errors import InputError
+from .scaleset import RubricsKey, ScaleSet, load_scale_set, resolve_folders
+from .yamlio import LocatedValueError, load_config
 
 #: The value of ``battery``/``outcomes`` that selects the bundled sample.
 SAMPLE = "sample"
@@ -48,7 +49,10 @@ class ProfileConfig(BaseModel):
     outcomes_mapping: dict[str, str] = Field(default_factory=dict)
     outcomes_layout: Literal["auto", "long", "per-subject", "wide"] = "auto"
     filters: Filters = Field(default_factory=Filters)
-    scales: list[str] = Field(default_factory=lambda: list(SCALES))
+    #: Rubric folders whose scales join the bundled ones (a folder or a list).
+    rubrics: RubricsKey = Field(default_factory=list)
+    #: Level scales to fit (default: every level scale of the active set).
+    scales: list[str] | None = None
     bootstrap: int = Field(default=200, ge=0, le=100_000)
     seed: int = 0
     dominant_only: bool = True
@@ -63,13 +67,36 @@ class ProfileConfig(BaseModel):
 
     @field_validator("scales")
     @classmethod
-    def _known_scales(cls, value: list[str]) -> list[str]:
-        if not value:
-            raise ValueError("give at least one scale, or leave the key out for all 18")
-        repeated = sorted({code for code in value if value.count(code) > 1})
-        if repeated:
-            raise ValueError(f"scale(s) listed more than once: {', '.join(repeated)}")
-        return check_scale_codes(value, allow_ug=False)
+    def _some_scales(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and not value:
+            raise ValueError("give at least one scale, or leave the key out for every level scale")
+        return value
+
+    @model_validator(mode="after")
+    def _scales_of_the_set(self, info: ValidationInfo) -> "ProfileConfig":
+        """With the file's folder in the context, check ``rubrics`` and ``scales`` at their lines."""
+        base = (info.context or {}).get("base")
+        if base is None:
+            return self
+        try:
+            scales = load_scale_set(resolve_folders(self.rubrics, base))
+        except InputError as err:
+            raise LocatedValueError(("rubrics",), str(err)) from None
+        try:
+            self.fitted_scales(scales)
+        except InputError as err:
+            raise LocatedValueError(("scales",), err.reason) from None
+        return self
+
+    def scale_set(self) -> ScaleSet:
+        """The active scale set: the bundled rubrics and the ``rubrics`` folders."""
+        return load_scale_set(self.rubrics)
+
+    def fitted_scales(self, scales: ScaleSet) -> tuple[str, ...]:
+        """The level scales to fit: ``scales`` checked against the active set, or all its level scales."""
+        if self.scales is None:
+            return scales.level_codes
+        return scales.check(self.scales, key="scales", kind="level")
 
     def resolve(self, base: Path) -> "ProfileConfig":
         """Paths relative to the YAML file's folder become absolute; ``sample`` stays as it is."""
@@ -77,10 +104,12 @@ class ProfileConfig(BaseModel):
             return value if value == SAMPLE else str((base / value).resolve())
 
         return self.model_copy(update={"battery": absolute(self.battery), "outcomes": absolute(self.outcomes),
-                                       "output_dir": str((base / self.output_dir).resolve())})
+                                       "output_dir": str((base / self.output_dir).resolve()),
+                                       "rubrics": resolve_folders(self.rubrics, base)})
 
 
 def load_profile_config(path: str | Path) -> ProfileConfig:
     """Read and validate ``model.yaml``; relative paths are taken from the file's folder."""
     path = Path(path)
-    return load_config(ProfileConfig, path).resolve(path.resolve().parent)
+    base = path.resolve().parent
+    return load_config(ProfileConfig, path, context={"base": base}).resolve(base)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from .battery import PROVENANCE_COLUMNS, validate_battery, validate_outcomes
-from .scales import ANNOTATED
+from .scaleset import default_scale_set
 
 SAMPLE_NAME = "sample"
 
@@ -32,11 +32,11 @@ def load_sample(annotated_only: bool = False) -> tuple[pd.DataFrame, pd.DataFram
     annotations_file = folder / "annotations.parquet"
     if annotations_file.exists():
         labels = pd.read_parquet(annotations_file)
-        battery = battery.drop(columns=[c for c in ANNOTATED + PROVENANCE_COLUMNS if c in battery.columns])
+        battery = battery.drop(columns=[c for c in default_scale_set().codes + PROVENANCE_COLUMNS if c in battery.columns])
         battery = battery.merge(labels, on="instance_id", how="left")
     battery = validate_battery(battery, folder / "battery.parquet")
     if annotated_only:
-        battery = battery[battery[list(ANNOTATED)].notna().any(axis=1)].reset_index(drop=True)
+        battery = battery[battery[list(default_scale_set().codes)].notna().any(axis=1)].reset_index(drop=True)
     frames = [pd.read_parquet(path) for path in sorted(folder.glob("outcomes*.parquet"))]
     outcomes = validate_outcomes(pd.concat(frames, ignore_index=True), folder / "outcomes*.parquet")
     outcomes = outcomes[outcomes["instance_id"].isin(battery["instance_id"])].reset_index(drop=True)

@@ -58,7 +58,7 @@ def radar(profiles: Mapping[str, pd.DataFrame], title: str = "Ability profile", 
         label.set_horizontalalignment("left" if 0.05 < angle < np.pi - 0.05 else
                                       "right" if np.pi + 0.05 < angle < 2 * np.pi - 0.05 else "center")
     ax.tick_params(axis="x", pad=6)
-    ax.set_rlabel_position(np.degrees(angles[1] / 2))  # radial numbers between the first two spokes
+    ax.set_rlabel_position(np.degrees(angles[1] / 2) if len(angles) > 1 else 45.0)  # between the first two spokes
     ax.tick_params(axis="y", labelsize="small", labelcolor="0.35")
     few = f"fewer than {min_n} instances" if min_n else "too few instances"
     ax.set_title(f"{title}\n(grey label, no point: {few} — insufficient evidence)", pad=28, fontsize="medium")

@@ -6,7 +6,6 @@ import html
 import io
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -14,10 +13,8 @@ import pandas as pd
 
 from . import __version__, atomic
 from .plots import curves_grid, radar
-from .scales import SCALE_NAMES
-
-if TYPE_CHECKING:
-    from .profile import ProfileResult
+from .profile_result import ProfileResult
+from .schemas import AbilitiesFile, Excluded, ProfileSettings, ScaleAbility, read_file, write_file
 
 ABILITIES_JSON = "abilities.json"
 ABILITIES_CSV = "abilities.csv"
@@ -42,35 +39,42 @@ HOW_TO_READ = ("An ability is a demand level on the scale's 0-5 range: the subje
                "instances to count, and an ability above 5 lies beyond the annotated levels, an extrapolation.")
 
 
-def abilities_document(result: "ProfileResult") -> dict:
-    """The content of ``abilities.json``: the subject, its evidence, the settings and one entry per scale."""
-    config = result.config
-    scales = {row["scale"]: {"ability": row["ability"], "ci95": [row["ci_low"], row["ci_high"]], "n": int(row["n"]),
-                             "insufficient_evidence": bool(row["insufficient"]),
-                             "extrapolation": bool(row["extrapolation"]),
-                             "intercept": row["intercept"], "slope": row["slope"]}  # NaN (n = 0) → null
-              for _, row in result.abilities.iterrows()}
-    return {
-        "subject": config.subject,
-        "assess_version": __version__,
-        "n_instances": result.n_instances,
-        "n_annotated": result.n_annotated,
-        "accuracy": result.accuracy,
-        "settings": {"method": config.method, "bootstrap": config.bootstrap, "seed": config.seed,
-                     "dominant_only": config.dominant_only, "min_ug": config.min_ug, "level_diff": config.level_diff,
-                     "round_levels": config.round_levels, "min_n": config.min_n,
-                     "filters": config.filters.model_dump(),
-                     **({"irt": config.irt.model_dump()} if config.method == "irt" else {})},
-        "excluded": {"low_ug": int(result.abilities["excluded_low_ug"].max()),
-                     "missing_ug": int(result.abilities["excluded_missing_ug"].max())},
-        "scales": scales,
-    }
+def abilities_document(result: ProfileResult) -> AbilitiesFile:
+    """The ``abilities.json`` document of a profile."""
+    config, scales = result.config, result.scales
+
+    def number(value: float) -> float | None:
+        return float(value) if pd.notna(value) else None
+
+    settings = ProfileSettings(method=config.method, bootstrap=config.bootstrap, seed=config.seed,
+                               dominant_only=config.dominant_only, min_ug=config.min_ug, level_diff=config.level_diff,
+                               round_levels=config.round_levels, min_n=config.min_n,
+                               filters=config.filters.model_dump(), rubrics=config.rubrics,
+                               scale_set_hash=scales.hash,
+                               irt=config.irt.model_dump() if config.method == "irt" else None)
+    excluded = Excluded(low_ug=int(result.abilities["excluded_low_ug"].max()),
+                        missing_ug=int(result.abilities["excluded_missing_ug"].max()))
+    return AbilitiesFile(
+        subject=config.subject, assess_version=__version__, n_instances=result.n_instances,
+        n_annotated=result.n_annotated, accuracy=result.accuracy, settings=settings, excluded=excluded,
+        scales={row["scale"]: ScaleAbility(name=scales[row["scale"]].name, family=scales[row["scale"]].family,
+                                           kind=scales[row["scale"]].kind, ability=number(row["ability"]),
+                                           ci95=(number(row["ci_low"]), number(row["ci_high"])), n=int(row["n"]),
+                                           insufficient_evidence=bool(row["insufficient"]),
+                                           extrapolation=bool(row["extrapolation"]),
+                                           intercept=number(row["intercept"]), slope=number(row["slope"]))
+                for _, row in result.abilities.iterrows()})
 
 
-def write_report(result: "ProfileResult", output_dir: Path, fingerprint: str) -> list[str]:
+def read_abilities(path: str | Path) -> AbilitiesFile:
+    """Read an ``abilities.json`` written by :func:`write_report` (checked against its schema)."""
+    return read_file(path, AbilitiesFile)
+
+
+def write_report(result: ProfileResult, output_dir: Path, fingerprint: str) -> list[str]:
     """Write every output file atomically, the manifest last; return the file names written."""
     config = result.config
-    atomic.write_json(output_dir / ABILITIES_JSON, abilities_document(result))
+    write_file(output_dir / ABILITIES_JSON, abilities_document(result))
     atomic.write_text(output_dir / ABILITIES_CSV, result.abilities.to_csv(index=False))
     atomic.write_text(output_dir / EMPIRICAL_CSV, result.empirical.to_csv(index=False))
     radar_png = _png(radar({config.subject: result.abilities}, f"Ability profile — {config.subject}", config.min_n))
@@ -83,16 +87,17 @@ def write_report(result: "ProfileResult", output_dir: Path, fingerprint: str) ->
     return files
 
 
-def write_comparison(results: Mapping[str, pd.DataFrame], output_dir: Path, min_n: int | None = None) -> None:
+def write_comparison(results: Mapping[str, pd.DataFrame], output_dir: Path, min_n: int | None = None,
+                     names: Mapping[str, str] | None = None) -> None:
     """Side-by-side profiles of several subjects: one radar, one wide CSV of abilities, one HTML page with
-    intervals and n (insufficient evidence greyed)."""
+    intervals and n (insufficient evidence greyed); ``names`` are the scales' names (the active set's)."""
     wide = pd.DataFrame({name: table.set_index("scale")["ability"] for name, table in results.items()})
     wide.index.name = "scale"
     atomic.write_text(output_dir / "comparison.csv", wide.reset_index().to_csv(index=False))
     png = _png(radar(results, "Ability profiles", min_n))
     atomic.write_bytes(output_dir / "comparison.png", png)
     indexed = {name: table.set_index("scale") for name, table in results.items()}
-    rows = [[_cell(code), _cell(SCALE_NAMES.get(code, code), "name")]
+    rows = [[_cell(code), _cell((names or {}).get(code, code), "name")]
             + [_ability_cell(frame.loc[code]) for frame in indexed.values()] for code in wide.index]
     body = (_img(png) + f"<p>{html.escape(HOW_TO_READ)}</p>"
             + _table(["scale", "name", *results], rows)
@@ -137,7 +142,14 @@ def _page(title: str, body: str) -> str:
             f"<p><small>assess {__version__}</small></p></body></html>\n")
 
 
-def _html(result: "ProfileResult", radar_png: bytes, curves_png: bytes) -> str:
+def _added_scales(result: ProfileResult) -> str:
+    """Where the rubrics beyond the bundled ones came from, for the report's settings line."""
+    if not result.config.rubrics:
+        return ""
+    return " · rubric folders: " + ", ".join(f"<code>{html.escape(f)}</code>" for f in result.config.rubrics)
+
+
+def _html(result: ProfileResult, radar_png: bytes, curves_png: bytes) -> str:
     config = result.config
     rows = []
     for _, row in result.abilities.iterrows():
@@ -147,14 +159,15 @@ def _html(result: "ProfileResult", radar_png: bytes, curves_png: bytes) -> str:
         css = "weak" if row["insufficient"] else ""
         values = [_number(row["ability"]), f"[{_number(row['ci_low'])}, {_number(row['ci_high'])}]", str(int(row["n"])),
                   _number(row["intercept"], 3), _number(row["slope"], 3), note]
-        rows.append([_cell(row["scale"], css), _cell(SCALE_NAMES.get(row["scale"], row["scale"]), "name")]
+        rows.append([_cell(row["scale"], css), _cell(result.scales.names.get(row["scale"], row["scale"]), "name")]
                     + [_cell(v, css) for v in values])
     table = _table(["scale", "name", "ability", "95 % interval", "n", "intercept", "slope", "note"], rows)
     settings = (f"<p>Battery: <code>{html.escape(config.battery)}</code> · outcomes: "
                 f"<code>{html.escape(config.outcomes)}</code> · {result.n_instances} instances ({result.n_annotated} "
                 f"annotated) · accuracy "
                 f"{result.accuracy:.3f} · bootstrap {config.bootstrap} (seed {config.seed}) · dominance filter "
-                f"{'on' if config.dominant_only else 'off'} · min_n {config.min_n}</p>")
+                f"{'on' if config.dominant_only else 'off'} · min_n {config.min_n} · scale set "
+                f"<code>{result.scales.hash[:12]}</code>{_added_scales(result)}</p>")
     excluded = result.abilities[["excluded_low_ug", "excluded_missing_ug"]].max()
     method = ("<p>The published ADeLe method: instances with unguessability below "
               f"{config.min_ug:g} are left out ({int(excluded['excluded_low_ug'])} here, and "

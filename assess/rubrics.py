@@ -6,10 +6,12 @@ code, name, family, version, what the scale measures and what it does not, and s
 published DeLeAn ``.txt`` layout (``# Title``, description, ``Level N: Label. text``,
 ``Examples:`` bullets), so users can bring their own copy.
 
-Unguessability (UG) is annotated as a percentage 0-100 (100 minus the chance, in percent, of
-being right without the ability). Its rubric keeps the same six-level shape for the annotator,
-but each level also carries a ``band`` of UG percentages (see :data:`UG_BANDS`) and the rubric's
-``scale_max`` is 100 instead of 5.
+A rubric says its ``kind``: ``level`` (annotated 0-5, the default) or ``percentage`` (annotated
+0-100, as unguessability, UG). A percentage rubric keeps the same six-level shape for the
+annotator, but each level also carries a ``band`` ``[low, high)`` of percentages; the bands tile
+0-100 (the last one includes 100). Older files say ``scale_max: 100`` instead of
+``kind: percentage``; both are read. Codes are free (``XYz.yaml`` is a scale ``XYz``): which
+rubrics make up the active set is decided by :mod:`assess.scaleset`.
 
 Every text field is whitespace-normalised on load, so :attr:`Rubric.content_hash` does not change
 when a YAML file is only re-wrapped or re-indented; the hash goes with every annotation made
@@ -22,18 +24,28 @@ from functools import cached_property
 import importlib.resources
 import json
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from .errors import InputError
-from .scales import ANNOTATED, LEVEL_MAX, LEVEL_MIN, UG, UG_MAX, family
 from .files import read_text
+from .scales import ANNOTATED
 from .yamlio import MAX_BYTES, LocatedValueError, load_yaml, located_error, validate_located
 
-#: UG percentage band ``[low, high)`` per level (the last band includes 100).
+Kind = Literal["level", "percentage"]
+#: Annotated range of each kind of scale.
+KIND_RANGES: dict[str, tuple[float, float]] = {"level": (0.0, 5.0), "percentage": (0.0, 100.0)}
+LEVEL_MIN, LEVEL_MAX = 0, 5
+#: Letters, then letters, digits or underscores: a code is also a battery column.
+CODE_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,31}$"
+#: Family of a DeLeAn ``.txt`` rubric whose code is not a bundled one (the layout names no family).
+OTHER_FAMILY = "other"
+#: UG percentage band ``[low, high)`` per level of the bundled UG rubric (the last band includes 100);
+#: another percentage scale's rubric gives its own bands. `assess demands` bins UG with these.
 UG_BANDS: tuple[tuple[float, float], ...] = (
     (0.0, 25.0), (25.0, 50.0), (50.0, 70.0), (70.0, 85.0), (85.0, 97.0), (97.0, 100.0),
 )
@@ -66,37 +78,49 @@ class Level(BaseModel):
     label: NonEmptyText
     criterion: NonEmptyText
     examples: list[NonEmptyText] = Field(min_length=1)
-    #: UG only: the ``[low, high)`` UG percentages this level stands for.
+    #: Percentage scales only: the ``[low, high)`` percentages this level stands for.
     band: tuple[float, float] | None = None
 
 
 class Rubric(BaseModel):
-    """A validated rubric for one scale (18 demand scales or UG)."""
+    """A validated rubric for one scale: a level scale (0-5) or a percentage scale (0-100)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    code: str
+    code: str = Field(pattern=CODE_PATTERN)
     name: NonEmptyText
-    family: str
+    family: NonEmptyText
     version: NonEmptyText
+    #: ``level`` (0-5) or ``percentage`` (0-100); not hashed itself, ``scale_max`` carries it.
+    kind: Kind = Field(default="level", exclude=True)
     measures: NonEmptyText
     #: What the scale does *not* measure, to keep neighbouring scales apart (empty when the source says nothing).
     excludes: Text
     levels: list[Level]
-    #: Largest annotated value: 5 for the demand scales, 100 for UG (a percentage).
-    scale_max: int = LEVEL_MAX
+    #: Largest annotated value, set from ``kind`` (5 or 100); older files give it instead of ``kind``.
+    scale_max: int = int(LEVEL_MAX)
+    #: True when the rubric is meant to replace a bundled one of the same code (see :mod:`assess.scaleset`).
+    replaces: bool = Field(default=False, exclude=True)
     #: Where the rubric was read from; not part of the content or its hash.
     source: str = Field(default="", exclude=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _kind_and_max(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        maxima = {int(high): kind for kind, (_, high) in KIND_RANGES.items()}
+        if "kind" not in data and data.get("scale_max") in maxima:
+            return {**data, "kind": maxima[data["scale_max"]]}
+        kind = data.get("kind", "level")
+        if kind in KIND_RANGES and "scale_max" not in data:
+            return {**data, "scale_max": int(KIND_RANGES[kind][1])}
+        return data
+
     @model_validator(mode="after")
     def _consistent(self) -> Rubric:
-        if self.code not in ANNOTATED:
-            raise LocatedValueError(("code",), f"unknown scale code {self.code!r}; known: {', '.join(ANNOTATED)}")
-        if self.family != family(self.code):
-            raise LocatedValueError(("family",), f"family of {self.code} is {family(self.code)!r}, not {self.family!r}")
-        expected_max = int(UG_MAX) if self.code == UG else LEVEL_MAX
-        if self.scale_max != expected_max:
-            raise LocatedValueError(("scale_max",), f"scale_max of {self.code} must be {expected_max}")
+        if self.scale_max != int(self.maximum):
+            raise LocatedValueError(("scale_max",), f"scale_max of a {self.kind} scale must be {self.maximum:g}")
         if len(self.levels) != LEVEL_MAX - LEVEL_MIN + 1:
             raise LocatedValueError(("levels",),
                                     f"expected levels {LEVEL_MIN}-{LEVEL_MAX}, got {len(self.levels)} levels")
@@ -108,12 +132,35 @@ class Rubric(BaseModel):
         return self
 
     def _check_band(self, index: int, level: Level) -> None:
-        if self.code != UG:
+        where = ("levels", index, "band")
+        if self.kind == "level":
             if level.band is not None:
-                raise LocatedValueError(("levels", index, "band"), "only the UG rubric has percentage bands")
-        elif level.band != UG_BANDS[index]:
-            low, high = UG_BANDS[index]
-            raise LocatedValueError(("levels", index, "band"), f"UG level {index} must have band [{low:g}, {high:g}]")
+                raise LocatedValueError(where, "only a percentage scale (kind: percentage) has bands")
+            return
+        if level.band is None:
+            raise LocatedValueError(where, f"level {index} of a percentage scale needs a band [low, high]")
+        low, high = level.band
+        start = self.levels[index - 1].band[1] if index else self.minimum  # type: ignore[index]
+        if low != start or not low < high or (index == len(self.levels) - 1 and high != self.maximum):
+            end = f" and end at {self.maximum:g}" if index == len(self.levels) - 1 else ""
+            raise LocatedValueError(where, f"band of level {index} must start at {start:g}{end}, "
+                                           f"above its start (got [{low:g}, {high:g}])")
+
+    @property
+    def minimum(self) -> float:
+        return KIND_RANGES[self.kind][0]
+
+    @property
+    def maximum(self) -> float:
+        return KIND_RANGES[self.kind][1]
+
+    def level_of(self, value: float) -> int:
+        """The rubric level (0-5) of an annotated value: a level rounded half up, a percentage by its band."""
+        if not self.minimum <= value <= self.maximum:
+            raise ValueError(f"{self.code} value {value:g} outside {self.minimum:g}-{self.maximum:g}")
+        if self.kind == "level":
+            return int(value + 0.5)
+        return next(lv.level for lv in self.levels if value < lv.band[1] or lv.band[1] == self.maximum)  # type: ignore[index]
 
     @cached_property
     def content_hash(self) -> str:
@@ -132,17 +179,10 @@ class Rubric(BaseModel):
             lines.append(f"What it does not measure: {self.excludes}")
         lines.append("Levels:")
         for level in self.levels:
-            band = f", UG {level.band[0]:g}-{level.band[1]:g}%" if level.band else ""
+            band = f", {self.code} {level.band[0]:g}-{level.band[1]:g}%" if level.band else ""
             lines.append(f"Level {level.level} ({level.label}{band}): {level.criterion}")
             lines.extend(f"  Example: {example}" for example in level.examples)
         return "\n".join(lines) + "\n"
-
-
-def ug_level(percentage: float) -> int:
-    """The UG rubric level (0-5) whose band holds a UG percentage (0-100)."""
-    if not 0.0 <= percentage <= UG_MAX:
-        raise ValueError(f"UG percentage {percentage} outside 0-{UG_MAX:g}")
-    return next(i for i, (_, high) in enumerate(UG_BANDS) if percentage < high or high == UG_MAX)
 
 
 def load_rubric(path: str | Path) -> Rubric:
@@ -161,7 +201,10 @@ def load_rubric(path: str | Path) -> Rubric:
 
 
 def load_rubrics(directory: str | Path | None = None) -> dict[str, Rubric]:
-    """Load every rubric in ``directory`` (None: the bundled set), keyed by scale code in canonical order."""
+    """Load every rubric in ``directory`` (None: the bundled set), keyed by scale code.
+
+    Bundled codes come first in their canonical order, other codes after them in file-name order.
+    """
     files = _bundled_files() if directory is None else _directory_files(Path(directory))
     found: dict[str, Rubric] = {}
     for path in files:
@@ -169,7 +212,14 @@ def load_rubrics(directory: str | Path | None = None) -> dict[str, Rubric]:
         if rubric.code in found:
             raise InputError(f"second rubric for {rubric.code} (first: {found[rubric.code].source})", source=path)
         found[rubric.code] = rubric
-    return {code: found[code] for code in ANNOTATED if code in found}
+    return {code: found[code] for code in ANNOTATED if code in found} | found
+
+
+def rubric_set_hash(rubrics: Mapping[str, Rubric], codes: Sequence[str] | None = None) -> str:
+    """One SHA-256 for the rubrics of several scales (per code, in the order given; default: all)."""
+    codes = list(rubrics) if codes is None else codes
+    pairs = [[code, rubrics[code].content_hash] for code in codes]
+    return hashlib.sha256(json.dumps(pairs, separators=(",", ":")).encode("utf-8")).hexdigest()
 
 
 def _bundled_files() -> list[Path]:
@@ -248,13 +298,16 @@ def parse_delean_txt(text: str, source: str | Path) -> Rubric:
         if not level.examples:
             raise located_error(f"level {level.number} has no examples", source, level.line)
     code = _txt_code(title, source)
+    bundled = _bundled_rubric(code)
+    bands = [lv.band for lv in bundled.levels] if bundled is not None and bundled.kind == "percentage" else []
     data = {
-        "code": code, "name": _CODE_IN_TITLE.sub("", title[0]).strip(), "family": family(code),
+        "code": code, "name": _CODE_IN_TITLE.sub("", title[0]).strip(),
+        "family": bundled.family if bundled is not None else OTHER_FAMILY,
         "version": "delean-txt", "measures": " ".join(description), "excludes": "",
-        "scale_max": int(UG_MAX) if code == UG else LEVEL_MAX, "source": str(source),
+        "kind": bundled.kind if bundled is not None else "level", "source": str(source),
         "levels": [
             {"level": lv.number, "label": lv.label, "criterion": " ".join(lv.criterion), "examples": lv.examples,
-             **({"band": UG_BANDS[lv.number]} if code == UG and lv.number < len(UG_BANDS) else {})}
+             **({"band": bands[lv.number]} if lv.number < len(bands) else {})}
             for lv in levels
         ],
     }
@@ -273,12 +326,21 @@ def _txt_level(match: re.Match[str], levels: list[_TxtLevel], source: str | Path
     return _TxtLevel(level, label["label"], number, [label["criterion"]])
 
 
+def _bundled_rubric(code: str) -> Rubric | None:
+    """The bundled rubric of a code, or None for a code the bundled set lacks."""
+    path = next((p for p in _bundled_files() if p.stem == code), None)
+    return load_rubric(path) if path is not None else None
+
+
 def _txt_code(title: tuple[str, int], source: str | Path) -> str:
+    """The code of a DeLeAn file: a bundled code as file name, else ``(CODE)`` in the title, else the file name."""
     stem = Path(str(source)).stem
     if stem in ANNOTATED:
         return stem
     match = _CODE_IN_TITLE.search(title[0])
-    if match and match["code"] in ANNOTATED:
+    if match:
         return match["code"]
-    raise located_error(f"cannot tell the scale: name the file <CODE>.txt or put '(CODE)' in the title; "
-                        f"known codes: {', '.join(ANNOTATED)}", source, title[1])
+    if re.match(CODE_PATTERN, stem):
+        return stem
+    raise located_error("cannot tell the scale: name the file <CODE>.txt or put '(CODE)' in the title",
+                        source, title[1])

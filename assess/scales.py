@@ -1,7 +1,8 @@
-"""The 18 general scales of demand and unguessability: codes, names, families, ranges.
+"""The bundled default: the 18 general scales of demand and unguessability, their codes, names and order.
 
-One place defines them so every module (battery validation, rubrics, annotation,
-abilities, predictors) agrees on spelling and order.
+No stage reads these constants to decide what a scale is: every stage takes the active
+:class:`~assess.scaleset.ScaleSet` (bundled rubrics plus user folders). They remain the canonical
+order of the bundled rubrics and a reference for tests and studies of the bundled set.
 """
 from __future__ import annotations
 
@@ -60,7 +61,8 @@ def family(code: str) -> str:
 
 
 def check_scale_codes(codes: list[str] | tuple[str, ...], *, allow_ug: bool = True) -> list[str]:
-    """Validate user-given scale codes (case-sensitive) and return them; raise ValueError naming the bad ones."""
+    """Validate user-given scale codes (case-sensitive) against the bundled set and return them; raise ValueError
+    naming the bad ones (`assess demands` checks its codes here; the active set checks with ScaleSet.check)."""
     known = ANNOTATED if allow_ug else SCALES
     bad = [c for c in codes if c not in known]
     if bad:

@@ -3,7 +3,9 @@
 Formats: CSV/TSV, JSON Lines and Parquet (by file suffix). Layouts: the ADeLe v1.0 battery CSV
 (``groundtruth`` for the target), any table with a column mapping, per-subject outcome files
 (``instance_id, correct``), long outcome tables (subject or model, instance, correct) and wide
-matrices (one row per subject, one column per instance).
+matrices (one row per subject, one column per instance). Outcomes may be graded: ``correct`` a
+score in [0, 1] in every layout, or ``successes`` and ``trials`` columns in the long and
+per-subject layouts.
 """
 from __future__ import annotations
 
@@ -15,9 +17,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .battery import BATTERY_COLUMNS, OUTCOME_COLUMNS, parse_binary, validate_battery, validate_outcomes
+from .battery import COUNT_COLUMNS, OUTCOME_COLUMNS, Battery, battery_columns, parse_score, validate_battery, validate_outcomes
 from .errors import InputError
 from .files import check_regular, encoding_hint
+from .scaleset import ScaleSet
 
 SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
 #: Column names of the ADeLe v1.0 layout that differ from ours.
@@ -97,14 +100,15 @@ def _apply_mapping(df: pd.DataFrame, mapping: Mapping[str, str] | None, allowed:
     return df.rename(columns={theirs: ours for ours, theirs in mapping.items()})
 
 
-def read_battery(path: str | Path, mapping: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """Read and validate a battery (ADeLe layout detected by its ``groundtruth`` column)."""
+def read_battery(path: str | Path, mapping: Mapping[str, str] | None = None,
+                 scales: ScaleSet | None = None) -> pd.DataFrame:
+    """Read and validate a battery under a scale set (default: bundled; ADeLe layout detected by ``groundtruth``)."""
     path = Path(path)
     df = read_table(path)
     if "groundtruth" in df.columns and "target" not in df.columns:
         df = df.rename(columns=ADELE_RENAMES)
-    df = _apply_mapping(df, mapping, BATTERY_COLUMNS, path)
-    return validate_battery(df, path)
+    df = _apply_mapping(df, mapping, battery_columns(scales), path)
+    return validate_battery(df, path, scales)
 
 
 def read_outcomes(
@@ -113,16 +117,20 @@ def read_outcomes(
     subject: str | None = None,
     layout: str = "auto",
     mapping: Mapping[str, str] | None = None,
-    battery: pd.DataFrame | None = None,
+    battery: pd.DataFrame | Battery | None = None,
 ) -> pd.DataFrame:
-    """Read and validate outcomes in ``long``, ``per-subject`` or ``wide`` layout (``auto`` guesses).
+    """Read and validate outcomes in ``long``, ``per-subject`` or ``wide`` layout (``auto`` guesses); ``assess.read_outcomes``.
 
-    A per-subject file (``instance_id, correct``) takes ``subject`` or, failing that, the file stem.
-    In a wide matrix, empty cells mean "not run" and are dropped. ``mapping`` is {our column: file
-    column} (``outcomes_mapping`` in model.yaml), applied before the layout is guessed.
+    With a ``battery`` (a table or :class:`~assess.battery.Battery`), every instance must belong to it.
+
+    A per-subject file (``instance_id, correct`` or ``instance_id, successes, trials``) takes
+    ``subject`` or, failing that, the file stem. In a wide matrix, empty cells mean "not run" and
+    are dropped; the others are 0/1 or scores in [0, 1]. ``mapping`` is {our column: file column}
+    (``outcomes_mapping`` in model.yaml), applied before the layout is guessed.
     """
     path = Path(path)
-    df = _apply_mapping(read_table(path), mapping, OUTCOME_COLUMNS, path)
+    battery = battery.table if isinstance(battery, Battery) else battery
+    df = _apply_mapping(read_table(path), mapping, OUTCOME_COLUMNS + COUNT_COLUMNS, path)
     layout = _guess_layout(df, path, battery) if layout == "auto" else layout
     if layout == "long":
         alias = next((a for a in SUBJECT_ALIASES if a in df.columns), None)
@@ -141,7 +149,7 @@ def read_outcomes(
 def _guess_layout(df: pd.DataFrame, path: Path, battery: pd.DataFrame | None) -> str:
     """``long``, ``per-subject`` or ``wide``; a table that is half of a long one is named by the column it lacks."""
     has_subject = any(a in df.columns for a in SUBJECT_ALIASES)
-    if "correct" in df.columns:
+    if "correct" in df.columns or set(COUNT_COLUMNS) <= set(df.columns):
         return "long" if has_subject else "per-subject"
     if "instance_id" in df.columns:
         kind = "long" if has_subject else "per-subject"
@@ -169,10 +177,10 @@ def _melt_wide(df: pd.DataFrame, path: Path, battery: pd.DataFrame | None) -> pd
                              column=str(unknown[0]))
     for column in cells.columns:
         present = cells[column].notna()
-        _, bad = parse_binary(cells.loc[present, column])
+        _, bad = parse_score(cells.loc[present, column])
         if bad.any():
             row = int(np.flatnonzero(present.to_numpy())[np.flatnonzero(bad.to_numpy())[0]])
-            raise InputError(f"correct must be 0 or 1, got {cells[column].iloc[row]!r} for subject "
+            raise InputError(f"correct must be 0/1 or a score in [0, 1], got {cells[column].iloc[row]!r} for subject "
                              f"{df[alias].iloc[row]!r}", source=path, row=row + 1, column=str(column))
     long = df.melt(id_vars=[alias], var_name="instance_id", value_name="correct").rename(columns={alias: "subject"})
     return long[long["correct"].notna()].reset_index(drop=True)

@@ -163,10 +163,10 @@ def line_of(loc: Sequence[str | int], lines: dict[Loc, int]) -> int | None:
 
 
 def validate_located(model: type[Model], data: Any, lines: dict[Loc, int], source: str | Path,
-                     *, prefix: Loc = ()) -> Model:
-    """Validate ``data`` against ``model``; report the first problem as an InputError at its line."""
+                     *, prefix: Loc = (), context: dict[str, Any] | None = None) -> Model:
+    """Validate ``data`` against ``model`` (with a validation ``context``); report the first problem at its line."""
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=context)
     except pydantic.ValidationError as err:
         errors = err.errors()
         # A misspelt key shows up as both "extra" and "missing"; the extra one says what to fix.
@@ -196,10 +196,13 @@ def _unknown_key_message(model: type[pydantic.BaseModel], parent: Loc) -> str:
     return "unknown key"
 
 
-def load_config(model: type[Model], path: str | Path) -> Model:
-    """Read a YAML config file that holds one mapping into ``model``; every error names file, line and key."""
+def load_config(model: type[Model], path: str | Path, context: dict[str, Any] | None = None) -> Model:
+    """Read a YAML config file that holds one mapping into ``model``; every error names file, line and key.
+
+    ``context`` goes to the model's validators (e.g. the file's folder, to resolve relative paths).
+    """
     path = Path(path)
     data, lines = load_yaml(read_text(path, MAX_BYTES), path)
     if not isinstance(data, dict):
         raise located_error(f"expected a mapping of keys ({', '.join(model.model_fields)}) at the top level", path, 1)
-    return validate_located(model, data, lines, path)
+    return validate_located(model, data, lines, path, context=context)

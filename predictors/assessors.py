@@ -16,11 +16,15 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .classifiers import make_classifier
+from .classifiers import fit_weighted, make_classifier
 from .embeddings import DEFAULT_MODEL, embed_texts
 from .features import DEMAND_FEATURES, TEXT_COLUMN, binary_target, check_features, checked_proba, classifier_input, \
-    demand_features, require_table, texts
+    demand_features, graded_target, require_table, texts
 from .stacking import LOGISTIC_CS, choose_logistic_C, classifier_part, fit_stack, inner_splits, tuned_logistic_part
+
+#: Inverse L2 strength of the logistic classifier on embeddings when graded (weighted) outcomes leave
+#: no room for the inner choice of ``C`` (chosen on held-out folds, see README).
+EMBEDDING_C = 0.001
 
 
 class TabularAssessor(ClassifierMixin, BaseEstimator):
@@ -29,17 +33,24 @@ class TabularAssessor(ClassifierMixin, BaseEstimator):
     def _features(self, X: pd.DataFrame) -> np.ndarray:
         raise NotImplementedError
 
-    def fit(self, X: pd.DataFrame, y: Sequence[int]) -> "TabularAssessor":
-        """Learn success from the rows of ``X`` and their 0/1 outcomes ``y``."""
+    def fit(self, X: pd.DataFrame, y: Sequence[float], sample_weight: Sequence[float] | None = None) -> "TabularAssessor":
+        """Learn success from the rows of ``X`` and their outcomes ``y``.
+
+        ``y`` (n,): 0/1 outcomes or success rates in [0, 1]; ``sample_weight`` (n,): the trials behind
+        each rate (k of n attempts: ``y = k / n``, weight ``n``). Graded rows train as weighted
+        successes and failures (:func:`~predictors.features.graded_target`), the binomial log-loss.
+        """
         who = type(self).__name__
         require_table(X, who)
-        target = binary_target(y, len(X), who)
-        self.model_ = self._fit_model(self._features(X), target)
+        rows, labels, weight = graded_target(y, len(X), who, sample_weight)
+        self.model_ = self._fit_model(self._features(X)[rows], labels, weight)
         self.classes_ = np.array([0, 1])
         return self
 
-    def _fit_model(self, features: np.ndarray, target: np.ndarray):
-        return make_classifier(self.classifier, self.random_state, self.n_jobs, self.C).fit(features, target)
+    def _fit_model(self, features: np.ndarray, target: np.ndarray, weight: np.ndarray | None = None):
+        model = make_classifier(self.classifier, self.random_state, self.n_jobs, self.C)
+        fit_weighted(model, features, target, weight)
+        return model
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """(n, 2) probabilities of failure and success."""
@@ -92,10 +103,13 @@ class EmbeddingAssessor(TabularAssessor):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    def _fit_model(self, features: np.ndarray, target: np.ndarray):
-        if self.classifier != "logistic" or self.C is not None:
-            self.C_ = self.C
-            return make_classifier(self.classifier, self.random_state, self.n_jobs, self.C or 1.0).fit(features, target)
+    def _fit_model(self, features: np.ndarray, target: np.ndarray, weight: np.ndarray | None = None):
+        if self.classifier != "logistic" or self.C is not None or weight is not None:
+            # graded outcomes (weighted rows) keep the fixed EMBEDDING_C: the inner choice is unweighted
+            self.C_ = self.C if self.C is not None else (EMBEDDING_C if self.classifier == "logistic" else None)
+            model = make_classifier(self.classifier, self.random_state, self.n_jobs, self.C_ or 1.0)
+            fit_weighted(model, features, target, weight)
+            return model
         self.C_, _ = choose_logistic_C(features, target, inner_splits(target, self.inner_splits, self.random_state),
                                        LOGISTIC_CS)
         return make_classifier("logistic", self.random_state, C=self.C_).fit(features, target)

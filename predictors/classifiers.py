@@ -1,6 +1,7 @@
 """The classifiers an assessor can sit on: the published random forest, XGBoost, or logistic regression."""
 from __future__ import annotations
 
+import numpy as np
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
@@ -10,6 +11,16 @@ from xgboost import XGBClassifier
 from assess.errors import InputError
 
 CLASSIFIERS: tuple[str, ...] = ("forest", "xgboost", "logistic")
+
+
+def fit_weighted(model, features: np.ndarray, labels: np.ndarray, weight: np.ndarray | None) -> None:
+    """Fit a classifier of :func:`make_classifier`, with per-row sample weights when given."""
+    if weight is None:
+        model.fit(features, labels)
+    elif isinstance(model, Pipeline):
+        model.fit(features, labels, **{f"{model.steps[-1][0]}__sample_weight": weight})
+    else:
+        model.fit(features, labels, sample_weight=weight)
 
 
 def make_classifier(kind: str, random_state: int | None = 0, n_jobs: int | None = None, C: float = 1.0):

@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from rich.progress import Progress
 from sklearn.base import clone
 from sklearn.model_selection import GroupKFold, KFold, LeaveOneGroupOut, StratifiedKFold
 
 from assess.battery import join
 from assess.errors import InputError
+from assess.progress import ProgressCallback, report
 
 from .metrics import METRICS, TOLERANCE, score
 from .multisubject import MultiSubjectAssessor, Profiles
@@ -56,7 +56,7 @@ class Evaluation:
 
 def _per_subject_splits(protocol: str, rows: pd.DataFrame, n_splits: int, seed: int, task_column: str,
                         benchmark_column: str) -> list[Split]:
-    y = rows["correct"].to_numpy()
+    y = rows["correct"].to_numpy().astype(int)
     if protocol == "in_distribution":
         k = min(n_splits, int(np.bincount(y, minlength=2).min()))
         if k < 2:
@@ -143,7 +143,7 @@ def evaluate(assessor, battery: pd.DataFrame, outcomes: pd.DataFrame, *,
              protocols: Sequence[str] = ("in_distribution",), subjects: Sequence[str] | None = None,
              n_splits: int = 5, seeds: Sequence[int] = (0,), task_column: str = "task",
              benchmark_column: str = "benchmark", profile_fn: ProfileFn | None = None,
-             tolerance: float = TOLERANCE, n_jobs: int = 1, progress: bool = False) -> Evaluation:
+             tolerance: float = TOLERANCE, n_jobs: int = 1, progress: ProgressCallback | None = None) -> Evaluation:
     """Run ``protocols`` for ``assessor`` on every subject's outcomes over ``battery``.
 
     Returns pooled out-of-fold predictions, per (protocol, subject) metrics averaged over ``seeds``
@@ -152,6 +152,12 @@ def evaluate(assessor, battery: pd.DataFrame, outcomes: pd.DataFrame, *,
     unknown = [p for p in protocols if p not in PROTOCOLS]
     if unknown:
         raise InputError(f"unknown protocol(s) {', '.join(unknown)}; choose from {', '.join(PROTOCOLS)}")
+    graded = ~outcomes["correct"].isin((0, 1)) | (outcomes["trials"] > 1 if "trials" in outcomes.columns else False)
+    if graded.any():
+        row = outcomes[graded].iloc[0]
+        raise InputError("the evaluation protocols score 0/1 outcomes (AUROC, ECE, ...); graded outcomes (scores, "
+                         "successes of trials) can train an assessor (assess fit) but not be evaluated here",
+                         instance_id=str(row["instance_id"]), column="correct")
     data = join(battery, outcomes)
     chosen = sorted(data["subject"].unique()) if subjects is None else [str(s) for s in subjects]
     present = set(data["subject"])
@@ -186,16 +192,16 @@ def evaluate(assessor, battery: pd.DataFrame, outcomes: pd.DataFrame, *,
     return Evaluation(predictions, table, pd.DataFrame(skipped, columns=["protocol", "subject", "reason"]))
 
 
-def _run_jobs(jobs: list, n_jobs: int, progress: bool) -> list:
+def _run_jobs(jobs: list, n_jobs: int, progress: ProgressCallback | None) -> list:
+    """Every job's result, in any order; ``progress`` gets ``evaluating`` events (jobs done of all)."""
     if not jobs:
         raise InputError("nothing to evaluate: every protocol was skipped for every subject")
     runner = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
     results = []
-    with Progress(disable=not progress, transient=True) as bar:
-        task = bar.add_task("evaluating", total=len(jobs))
-        for result in runner(jobs):
-            results.append(result)
-            bar.advance(task)
+    report(progress, "evaluating", 0, len(jobs))
+    for result in runner(jobs):
+        results.append(result)
+        report(progress, "evaluating", len(results), len(jobs))
     return results
 
 

@@ -14,11 +14,10 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from assess.errors import InputError
-from assess.scales import ANNOTATED
 
-from .classifiers import make_classifier
-from .features import DEMAND_FEATURES, SUBJECT_COLUMN, binary_target, check_features, checked_proba, \
-    classifier_input, demand_features, require_columns, require_table
+from .classifiers import fit_weighted, make_classifier
+from .features import DEMAND_FEATURES, SUBJECT_COLUMN, check_features, checked_proba, classifier_input, \
+    demand_features, graded_target, require_columns, require_table
 
 Profiles = Mapping[str, Mapping[str, float]]
 
@@ -74,29 +73,36 @@ class MultiSubjectAssessor(ClassifierMixin, BaseEstimator):
                              row=row + 1, instance_id=instance, column=self.subject_column)
         return [float(profile[s]) for s in self.ability_scales_]
 
-    def fit(self, X: pd.DataFrame, y: Sequence[int]) -> "MultiSubjectAssessor":
-        """Learn from the outcomes of many subjects (one row per subject × instance)."""
+    def fit(self, X: pd.DataFrame, y: Sequence[float],
+            sample_weight: Sequence[float] | None = None) -> "MultiSubjectAssessor":
+        """Learn from the outcomes of many subjects (one row per subject × instance).
+
+        ``y`` and ``sample_weight`` as in :meth:`predictors.assessors.TabularAssessor.fit` (graded outcomes
+        as success rates with their trials as weights).
+        """
         who = type(self).__name__
         require_table(X, who)
         require_columns(X, [self.subject_column], who)
         if not self.profiles:
             raise InputError(f"{who} needs profiles: a mapping subject -> {{scale: ability}}")
-        target = binary_target(y, len(X), who)
+        rows, labels, weight = graded_target(y, len(X), who, sample_weight)
         subjects = sorted(X[self.subject_column].astype(str).unique())
         missing = [s for s in subjects if s not in self.profiles]
         if missing:
             raise InputError(f"no ability profile for subject(s) {', '.join(map(repr, missing))}",
                              column=self.subject_column)
         common = set.intersection(*(set(k for k, v in self.profiles[s].items() if v is not None) for s in subjects))
-        self.ability_scales_ = [s for s in ANNOTATED if s in common] + sorted(common - set(ANNOTATED))
+        features = list(self.features)
+        self.ability_scales_ = [s for s in features if s in common] + sorted(common - set(features))
         self.profiles_ = {s: {k: float(v) for k, v in self.profiles[s].items()} for s in subjects}
-        self.model_ = self._fit_model(X, target)
+        self.model_ = self._fit_model(X.iloc[rows], labels, weight)
         self.classes_ = np.array([0, 1])
         return self
 
-    def _fit_model(self, X: pd.DataFrame, target: np.ndarray):
+    def _fit_model(self, X: pd.DataFrame, target: np.ndarray, weight: np.ndarray | None = None):
         model = make_classifier(self.classifier, self.random_state, self.n_jobs)
-        return model.fit(self._design(X, self.profiles_), target)
+        fit_weighted(model, self._design(X, self.profiles_), target, weight)
+        return model
 
     def predict_proba(self, X: pd.DataFrame, profiles: Profiles | None = None) -> np.ndarray:
         """(n, 2) probabilities; ``profiles`` adds (or overrides) subjects unseen in training."""

@@ -15,6 +15,8 @@ import pandas as pd
 from sklearn.model_selection import KFold
 from sklearn.utils.validation import check_is_fitted
 
+from assess.errors import InputError
+
 from .embeddings import DEFAULT_MODEL, embed_texts
 from .features import DEMAND_FEATURES, SUBJECT_COLUMN, TEXT_COLUMN, texts
 from .multisubject import MultiSubjectAssessor, Profiles
@@ -64,7 +66,10 @@ class MultiSubjectCombinedAssessor(MultiSubjectAssessor):
         return embed_texts(texts(X, self.text_column, type(self).__name__), self.model, self.cache_dir,
                            allow_download=self.allow_download)
 
-    def _fit_model(self, X: pd.DataFrame, target: np.ndarray):
+    def _fit_model(self, X: pd.DataFrame, target: np.ndarray, weight: np.ndarray | None = None):
+        if weight is not None:
+            raise InputError(f"{type(self).__name__} learns from 0/1 outcomes only; graded outcomes need an "
+                             "assessor with sample weights (demand, embedding, multisubject)")
         subjects = X[self.subject_column].astype(str).to_numpy()
         instances = (X["instance_id"] if "instance_id" in X.columns else X[self.text_column]).astype(str).to_numpy()
         splits = block_splits(subjects, instances, self.inner_splits, self.random_state)

@@ -115,7 +115,7 @@ def test_live_run_refused_for_batch_annotator(workspace, capsys):
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--mode", "sideways"], "unknown mode 'sideways'"),
-    (["--scales", "QLq,XYZ"], "unknown scale code(s) 'XYZ'"),
+    (["--scales", "QLq,XYZ"], "no rubric for scale(s) 'XYZ'"),
     (["--export-requests", "a.jsonl", "--import-results", "b.jsonl"], "not both"),
     (["--out", "annotated.txt", "--import-results", "none.jsonl"], "cannot read file"),
 ])
@@ -132,7 +132,11 @@ def test_per_scale_requests_and_missing_rubric(workspace, capsys, tmp_path_facto
     lines = [json.loads(line) for line in (workspace / "p.jsonl").read_text().splitlines()]
     assert len(lines) == 6 and lines[1]["body"]["messages"][1]["content"].endswith("(a percentage).")
     rubric_dir = tmp_path_factory.mktemp("rubrics")
-    (rubric_dir / "QLq.yaml").write_text((Path(__file__).parents[1] / "rubrics" / "QLq.yaml").read_text())
-    assert main(["annotate", str(workspace / "battery.csv"), "--annotator", str(workspace / "batch.yaml"),
-                 "--scales", "QLq,UG", "--rubrics", str(rubric_dir), "--export-requests", "x.jsonl"]) == 2
-    assert "no rubric for scale(s) UG" in capsys.readouterr().err
+    rubric = (Path(__file__).parents[1] / "rubrics" / "QLq.yaml").read_text().replace("code: QLq", "code: QLz")
+    (rubric_dir / "QLz.yaml").write_text(rubric)
+    command = ["annotate", str(workspace / "battery.csv"), "--annotator", str(workspace / "batch.yaml"),
+               "--scales", "QLq,QLz", "--cache", str(workspace / "c.sqlite")]
+    assert main([*command, "--export-requests", str(workspace / "x.jsonl")]) == 2
+    assert "no rubric for scale(s) 'QLz'" in capsys.readouterr().err
+    assert main([*command, "--rubrics", str(rubric_dir), "--export-requests", str(workspace / "x.jsonl")]) == 0
+    assert "RUBRIC QLz" in (workspace / "x.jsonl").read_text()

@@ -73,7 +73,7 @@ def _check_pipeline(job: AnnotationJob, store: AnnotationStore, table: pd.DataFr
         answer = answers[request.key]
         assert answer.transcript and answer.prompt_tokens > 0
         if answer.status == "ok":
-            assert parse_answer(answer.raw_text, request.scales, request.mode) == answer.levels
+            assert parse_answer(answer.raw_text, request.scales, request.mode, request.kinds) == answer.levels
             assert [by_id.loc[request.instance_id, c] for c in request.scales] == [answer.levels[c] for c in request.scales]
             assert by_id.loc[request.instance_id, ["annotator", "annotation_protocol"]].tolist() == [
                 job.config.name, f"{job.mode}/v1"]

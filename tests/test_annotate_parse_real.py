@@ -19,6 +19,9 @@ from assess.annotate.prompts import all_scales_messages, per_scale_messages
 from assess.rubrics import load_rubrics
 from assess.scales import ANNOTATED
 
+#: Each bundled scale's kind, as the rubrics say (UG is the percentage scale).
+KINDS = {code: rubric.kind for code, rubric in load_rubrics().items()}
+
 REAL = json.loads((Path(__file__).parent / "data" / "gemma3_270m_answers.json").read_text())["answers"]
 
 
@@ -26,13 +29,13 @@ REAL = json.loads((Path(__file__).parent / "data" / "gemma3_270m_answers.json").
 def test_real_garbled_answers_are_failures(answer) -> None:
     with pytest.raises(ParseError):
         codes = list(ANNOTATED) if answer["mode"] == "all-scales" else [answer["scale"]]
-        parse_answer(answer["text"], codes, answer["mode"])
+        parse_answer(answer["text"], codes, answer["mode"], KINDS)
 
 
 def test_the_echoed_instruction_is_named_as_such() -> None:
     echo = next(a["text"] for a in REAL if "where N is" in a["text"])
     with pytest.raises(ParseError, match="repeats the instructions"):
-        parse_level(echo, "QLq")
+        parse_level(echo, "QLq", "level")
 
 
 @pytest.fixture(scope="module")
@@ -46,10 +49,10 @@ def test_echoing_the_real_prompts_never_yields_a_level(rubrics) -> None:
         prompt = per_scale_messages(rubrics[code], "Prompt:\nWrite a haiku about autumn.")[1]["content"]
         for text in (prompt, prompt[-200:], prompt + "\n", prompt.replace("Level: N", "Level: 5")):
             with pytest.raises(ParseError):
-                parse_level(text, code)
+                parse_level(text, code, KINDS[code])
     prompt = all_scales_messages([rubrics[c] for c in ("QLq", "UG")], "Prompt:\nWhat is 2 + 2?")[1]["content"]
     with pytest.raises(ParseError, match="repeats the instructions"):
-        parse_levels(prompt, ["QLq", "UG"])
+        parse_levels(prompt, ["QLq", "UG"], KINDS)
 
 
 @pytest.mark.parametrize("text", [
@@ -68,7 +71,7 @@ def test_echoing_the_real_prompts_never_yields_a_level(rubrics) -> None:
 ])
 def test_adversarial_per_scale_answers_are_failures(text) -> None:
     with pytest.raises(ParseError):
-        parse_level(text, "QLq")
+        parse_level(text, "QLq", "level")
 
 
 @pytest.mark.parametrize(("text", "level"), [
@@ -80,7 +83,7 @@ def test_adversarial_per_scale_answers_are_failures(text) -> None:
     ("```\nLevel: 3\n```", 3.0),
 ])
 def test_final_level_lines_that_count(text, level) -> None:
-    assert parse_level(text, "QLq") == level
+    assert parse_level(text, "QLq", "level") == level
 
 
 @pytest.mark.parametrize("text", [
@@ -93,9 +96,9 @@ def test_final_level_lines_that_count(text, level) -> None:
 ])
 def test_adversarial_all_scales_answers_are_failures(text) -> None:
     with pytest.raises(ParseError):
-        parse_levels(text, ["QLq", "UG"])
+        parse_levels(text, ["QLq", "UG"], KINDS)
 
 
 def test_reasoning_numbers_do_not_leak_into_all_scales_levels() -> None:
     text = '```json\n{"reasoning": "The median is 5 and UG is about 90.", "levels": {"QLq": 1, "UG": 30}}\n```'
-    assert parse_levels(text, ["QLq", "UG"]) == {"QLq": 1.0, "UG": 30.0}
+    assert parse_levels(text, ["QLq", "UG"], KINDS) == {"QLq": 1.0, "UG": 30.0}

@@ -12,6 +12,9 @@ from assess.annotate.prompts import all_scales_messages, messages_hash, per_scal
 from assess.backends import RetryPolicy
 from assess.backends.retry import backoff_delay, parse_retry_after
 from assess.errors import InputError
+
+#: Kinds of the scales these tests parse (the bundled rubrics': UG is a percentage).
+KINDS = {"UG": "percentage"}
 from assess.rubrics import load_rubrics
 
 
@@ -26,7 +29,7 @@ from assess.rubrics import load_rubrics
     ("Level: 3.0", "QLq", 3.0),
 ])
 def test_level_extraction_rules(text, code, level):
-    assert parse_level(text, code) == level
+    assert parse_level(text, code, KINDS.get(code, "level")) == level
 
 
 @pytest.mark.parametrize(("text", "code", "message"), [
@@ -44,19 +47,23 @@ def test_level_extraction_rules(text, code, level):
 ])
 def test_unusable_answers_raise_with_the_reason(text, code, message):
     with pytest.raises(ParseError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        parse_level(text, code)
+        parse_level(text, code, KINDS.get(code, "level"))
 
 
 def test_all_scales_json_takes_the_last_complete_object():
     text = 'Example {"levels": {"QLq": 9}}. Answer:\n```json\n{"reasoning": "r", "levels": {"QLq": 1, "UG": "40%"}}\n```'
-    assert parse_levels(text, ["QLq", "UG"]) == {"QLq": 1.0, "UG": 40.0}
-    assert parse_levels('{"QLq": 2, "UG": 10}', ["QLq", "UG"]) == {"QLq": 2.0, "UG": 10.0}
+    kinds = {"QLq": "level", "UG": "percentage"}
+    assert parse_levels(text, ["QLq", "UG"], kinds) == {"QLq": 1.0, "UG": 40.0}
+    assert parse_levels('{"QLq": 2, "UG": 10}', ["QLq", "UG"], kinds) == {"QLq": 2.0, "UG": 10.0}
     with pytest.raises(ParseError, match="lacks level\\(s\\) for UG"):
-        parse_levels('{"levels": {"QLq": 1}}', ["QLq", "UG"])
+        parse_levels('{"levels": {"QLq": 1}}', ["QLq", "UG"], kinds)
     with pytest.raises(ParseError, match="no JSON object"):
-        parse_levels("Level: 3", ["QLq"])
+        parse_levels("Level: 3", ["QLq"], kinds)
+    with pytest.raises(ParseError, match="QLq: level 40 is outside 0-5"):
+        parse_levels('{"QLq": 40}', ["QLq"], {"QLq": "level"})
+    assert parse_levels('{"QLq": 40}', ["QLq"], {"QLq": "percentage"}) == {"QLq": 40.0}  # the kind decides
     with pytest.raises(ParseError, match="text follows the JSON answer"):
-        parse_levels('{"levels": {"QLq": 1}}\nBut QLq could also be 3.', ["QLq"])
+        parse_levels('{"levels": {"QLq": 1}}\nBut QLq could also be 3.', ["QLq"], kinds)
 
 
 @pytest.mark.parametrize(("yaml_text", "message"), [

@@ -52,7 +52,7 @@ def test_level_out_of_range_names_file_row_and_column(tmp_path, battery):
 
 def test_ug_out_of_range(battery):
     battery.loc[2, "UG"] = 101
-    with pytest.raises(InputError, match=r"row 3, instance 'toy/2', column 'UG': unguessability 101 outside 0-100"):
+    with pytest.raises(InputError, match=r"row 3, instance 'toy/2', column 'UG': percentage 101 outside 0-100"):
         validate_battery(battery, "x.csv")
 
 
@@ -121,9 +121,10 @@ def test_wide_matrix_blank_cells_mean_not_run(tmp_path):
     assert len(got) == 5 and set(got[got["subject"] == "m1"]["instance_id"]) == {"q1", "q3"}
 
 
-def test_non_binary_correctness(tmp_path):
-    (tmp_path / "o.csv").write_text("subject,instance_id,correct\nm,a,1\nm,b,0.5\n")
-    with pytest.raises(InputError, match=r"o\.csv: row 2, instance 'b', column 'correct': correct must be 0 or 1, got 0\.5"):
+def test_correctness_outside_the_unit_interval(tmp_path):
+    (tmp_path / "o.csv").write_text("subject,instance_id,correct\nm,a,1\nm,b,1.5\n")
+    with pytest.raises(InputError, match=r"o\.csv: row 2, instance 'b', column 'correct': correct must be 0/1 or a "
+                                         r"score in \[0, 1\], got 1\.5"):
         read_outcomes(tmp_path / "o.csv")
 
 
@@ -146,7 +147,7 @@ def test_duplicate_outcomes(tmp_path):
 
 def test_wide_matrix_errors_name_the_file_row_and_instance_column(tmp_path, battery):
     (tmp_path / "wide.csv").write_text("model,toy/1,toy/2\nm1,1,0\nm2,1,maybe\n")
-    with pytest.raises(InputError, match=r"wide\.csv: row 2, column 'toy/2': correct must be 0 or 1, got 'maybe' for subject 'm2'"):
+    with pytest.raises(InputError, match=r"wide\.csv: row 2, column 'toy/2': correct must be 0/1 or a score in \[0, 1\], got 'maybe' for subject 'm2'"):
         read_outcomes(tmp_path / "wide.csv", battery=battery)
     (tmp_path / "wide.csv").write_text("model,toy/1,ghost/3\nm1,1,0\n")
     with pytest.raises(InputError, match=r"wide\.csv: column 'ghost/3': instance column not in the battery \(1 such columns\)"):

@@ -88,6 +88,7 @@ def test_other_rubrics_and_distilled_training_labels_are_refused(distilled, tmp_
     qlq = next(rubrics.glob("*QLq*"))
     edited = yaml.safe_load(qlq.read_text())
     edited["measures"] = "An edited description. " + edited["measures"]
+    edited["replaces"] = True  # an active scale set takes a bundled code only when the rubric says so
     qlq.write_text(yaml.safe_dump(edited, sort_keys=False))
     battery(20, 2, False).to_csv(tmp_path / "new.csv", index=False)
     args = ["annotate", str(tmp_path / "new.csv"), "--annotator", str(distilled / "model" / "annotator.yaml"),

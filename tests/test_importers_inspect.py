@@ -40,16 +40,21 @@ def test_subject_override_and_matching_by_id(log_file, sample_battery) -> None:
     assert list(result.outcomes["instance_id"]) == [f"bbh/navigate/{i}" for i in (1, 2, 3, 4)]
 
 
-def test_epochs_are_read_one_at_a_time(tmp_path) -> None:
-    samples = [inspect_sample(1, "Q?", "A", "A", "C", epoch=1), inspect_sample(1, "Q?", "A", "B", "I", epoch=2)]
+def test_epochs_are_kept_as_attempts_or_read_one_at_a_time(tmp_path) -> None:
+    samples = [inspect_sample(1, "Q?", "A", "A", "C", epoch=e) for e in (1, 3)]
+    samples += [inspect_sample(1, "Q?", "A", "B", "I", epoch=2), inspect_sample(2, "R?", "A", "A", "C", epoch=1)]
     path = write_json(tmp_path / "log.json", inspect_log(samples))
-    assert list(read_inspect_log(path)["correct"]) == [1]
+    every = read_inspect_log(path).set_index("record_id")
+    assert every.loc["1", ["successes", "trials", "correct"]].tolist() == [2.0, 3.0, pytest.approx(2 / 3)]
+    assert every.loc["2", ["successes", "trials", "correct"]].tolist() == [1.0, 1.0, 1.0]
+    assert list(read_inspect_log(path, epoch=1)["correct"]) == [1, 1]
+    assert read_inspect_log(path, epoch=1)["trials"].isna().all()
     assert list(read_inspect_log(path, epoch=2)["correct"]) == [0]
-    with pytest.raises(InputError, match="no sample of epoch 3"):
-        read_inspect_log(path, epoch=3)
+    with pytest.raises(InputError, match="no sample of epoch 4"):
+        read_inspect_log(path, epoch=4)
 
 
-@pytest.mark.parametrize("value, correct", [(1, 1), (0.0, 0), (True, 1), (False, 0)])
+@pytest.mark.parametrize("value, correct", [(1, 1), (0.0, 0), (True, 1), (False, 0), ("P", 0.5), (0.25, 0.25)])
 def test_numeric_and_boolean_score_values(tmp_path, value, correct: int) -> None:
     path = write_json(tmp_path / "log.json", inspect_log([inspect_sample("a", "Q?", "A", "A", value)]))
     assert list(read_inspect_log(path)["correct"]) == [correct]
@@ -67,8 +72,8 @@ def test_scorer_choice(tmp_path) -> None:
 
 
 @pytest.mark.parametrize("mutate, message", [
-    (lambda log: log["samples"][0]["scores"]["match"].update(value="P"), "sample 1 \\(id 'a'\\): score 'match' is 'P'"),
-    (lambda log: log["samples"][0]["scores"]["match"].update(value=0.5), "score 'match' is 0.5"),
+    (lambda log: log["samples"][0]["scores"]["match"].update(value="X"), "sample 1 \\(id 'a'\\): score 'match' is 'X'"),
+    (lambda log: log["samples"][0]["scores"]["match"].update(value=1.5), "score 'match' is 1.5, which is not a score"),
     (lambda log: log["samples"][0].pop("scores"), "sample 1 \\(id 'a'\\) has no scores"),
     (lambda log: log.update(samples=[]), "the log has no samples \\(status 'success'\\)"),
     (lambda log: log.pop("eval"), "not an Inspect eval log"),

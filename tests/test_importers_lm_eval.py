@@ -72,7 +72,7 @@ def test_several_filters_must_be_chosen(bbh_file) -> None:
 
 @pytest.mark.parametrize("change, message", [
     (lambda line: line.pop("exact_match"), "none of the metrics acc, exact_match, .* \\(declared: exact_match\\)"),
-    (lambda line: line.update(exact_match=0.5), "row 1.*metric 'exact_match' is 0.5, not 0 or 1"),
+    (lambda line: line.update(exact_match=1.5), r"row 1.*metric 'exact_match' is 1.5, not 0/1 or a score in \[0, 1\]"),
     (lambda line: line.pop("doc_id"), "row 1.*missing field 'doc_id'"),
 ])
 def test_bad_lines_are_named(tmp_path, sample_battery, change, message: str) -> None:
@@ -104,3 +104,17 @@ def test_cli_writes_outcomes_and_the_unmatched_report(tmp_path, bbh_file, capsys
 def test_cli_error_exits_2_with_the_message(tmp_path, bbh_file, capsys) -> None:
     code = main(["import", "lm-eval", str(bbh_file), "--subject", "m", "-o", str(tmp_path / "o.csv")])
     assert code == 2 and "choose one with --filter" in capsys.readouterr().err
+
+
+def test_repeated_samples_keep_their_attempts(tmp_path, sample_battery) -> None:
+    """A document answered 4 times (``repeats``) whose score is 3/4 keeps 3 successes of 4 trials; a score
+    that is no count over the responses stays a graded score."""
+    counted = bbh_generate_line(sample_battery, 0, "No", True)
+    counted.update(filtered_resps=[["No", "No", "Yes", "No"]], exact_match=0.75)
+    graded = bbh_generate_line(sample_battery, 1, "Yes", False)
+    graded.update(exact_match=0.4)
+    path = write_jsonl(tmp_path / "samples_repeats.jsonl", [counted, graded])
+    result = match_records(read_lm_eval_samples(path, "m"), sample_battery, id_prefix="bbh/navigate/")
+    outcomes = result.outcomes.set_index("instance_id")
+    assert outcomes.loc["bbh/navigate/0", ["successes", "trials", "correct"]].tolist() == [3.0, 4.0, 0.75]
+    assert outcomes.loc["bbh/navigate/1", ["successes", "trials", "correct"]].tolist() == [0.4, 1.0, 0.4]

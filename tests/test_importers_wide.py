@@ -41,7 +41,7 @@ def test_instances_as_rows(tmp_path) -> None:
 def test_a_bad_cell_is_located(tmp_path) -> None:
     path = tmp_path / "matrix.csv"
     path.write_text("subject,b/0,b/1\nalpha,1,0\nbeta,maybe,1\n")
-    with pytest.raises(InputError, match="matrix.csv: row 2, column 'b/0': cell is 'maybe', not 0 or 1"):
+    with pytest.raises(InputError, match="matrix.csv: row 2, column 'b/0': cell is 'maybe', not 0/1 or a score in \\[0, 1\\]"):
         read_wide(path)
 
 

@@ -68,11 +68,11 @@ def test_unannotated_row_and_bad_targets_are_refused(data):
         DemandAssessor().fit(holed, y)
     with pytest.raises(InputError, match="only successes"):
         DemandAssessor().fit(battery, np.ones(len(battery), int))
-    with pytest.raises(InputError, match="must be 0/1"):
+    with pytest.raises(InputError, match=r"row 1: DemandAssessor: y must be success rates in \[0, 1\]"):
         DemandAssessor().fit(battery, np.full(len(battery), 2))
     with pytest.raises(InputError, match="pandas DataFrame"):
         DemandAssessor().fit(battery[["QLq"]].to_numpy(), y)
-    with pytest.raises(InputError, match="unknown scale code"):
+    with pytest.raises(InputError, match=r"column 'QLX': DemandAssessor needs column\(s\) QLX"):
         DemandAssessor(features=("QLX",)).fit(battery, y)
     with pytest.raises(InputError, match="unknown classifier 'svm'"):
         DemandAssessor(classifier="svm").fit(battery, y)

@@ -84,8 +84,8 @@ def test_filters_restrict_the_battery(workspace):
 
 @pytest.mark.parametrize("overrides, message", [
     ({"subject": "nobody"}, r"key 'subject': 'nobody' has no outcomes"),
-    ({"scales": ["QLq", "XYZ"]}, r"model\.yaml: line \d+: scales: unknown scale code\(s\) 'XYZ'"),
-    ({"scales": []}, r"model\.yaml: line \d+: scales: give at least one scale, or leave the key out for all 18"),
+    ({"scales": ["QLq", "XYZ"]}, r"model\.yaml: line \d+: scales: unknown level scale code\(s\) 'XYZ'"),
+    ({"scales": []}, r"model\.yaml: line \d+: scales: give at least one scale, or leave the key out for every level scale"),
     ({"scales": ["QLq", "KNn", "QLq"]}, r"model\.yaml: line \d+: scales: scale\(s\) listed more than once: QLq"),
     ({"bootstrap": -1}, r"model\.yaml: line \d+: bootstrap: Input should be greater than or equal to 0"),
     ({"colour": "red"}, r"model\.yaml: line \d+: colour: unknown key \(allowed: subject, battery"),
@@ -115,7 +115,7 @@ def test_bad_outcome_file_fails_the_console_script(workspace):
     proc = subprocess.run([sys.executable, "-m", "assess.cli", "profile", str(write_config(workspace))],
                           capture_output=True, text=True)
     assert proc.returncode == 2
-    assert "outcomes.csv: row 1, instance 'toy/1', column 'correct': correct must be 0 or 1, got 2" in proc.stderr.replace("\n", "")
+    assert "outcomes.csv: row 1, instance 'toy/1', column 'correct': correct must be 0/1 or a score in [0, 1], got 2" in proc.stderr.replace("\n", "")
     assert "Traceback" not in proc.stderr
 
 

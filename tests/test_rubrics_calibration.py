@@ -11,7 +11,7 @@ from rubrics_fixtures import CALIBRATION_DIR, edited_copy, line_of
 
 from assess.calibration import load_calibration, score_annotations
 from assess.errors import InputError
-from assess.rubrics import ug_level
+from assess.rubrics import load_rubrics
 from assess.scales import ANNOTATED, UG
 
 BUNDLED = CALIBRATION_DIR
@@ -28,7 +28,7 @@ def test_bundled_set_covers_every_scale_and_level(calibration):
     assert set(calibration["scale"]) == set(ANNOTATED)
     for scale, items in calibration.groupby("scale"):
         assert len(items) >= 12, scale
-        grid = items["intended_level"].map(ug_level) if scale == UG else items["intended_level"].astype(int)
+        grid = items["intended_level"].map(load_rubrics()[UG].level_of) if scale == UG else items["intended_level"].astype(int)
         assert grid.value_counts().reindex(range(6), fill_value=0).min() >= 2, scale
         assert items["prompt"].is_unique
 

@@ -85,8 +85,10 @@ def test_missing_levels_are_reported(bundled):
 
 
 def test_unknown_scale_and_empty_file(bundled):
-    with pytest.raises(InputError, match=r"notes.txt: line 1: cannot tell the scale"):
-        parse_delean_txt(delean_txt(bundled["QLq"]), "notes.txt")
+    with pytest.raises(InputError, match=r"my notes.txt: line 1: cannot tell the scale"):
+        parse_delean_txt(delean_txt(bundled["QLq"]), "my notes.txt")
+    added = parse_delean_txt(delean_txt(bundled["QLq"]), "XYz.txt")
+    assert (added.code, added.family, added.kind) == ("XYz", "other", "level")
     with pytest.raises(InputError, match=r"QLq.txt: line 1: the file is empty"):
         parse_delean_txt("\n\n", "QLq.txt")
     with pytest.raises(InputError, match=r"QLq.txt: line 1: no 'Level N: Label. text' lines"):

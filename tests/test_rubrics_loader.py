@@ -9,8 +9,10 @@ import yaml
 from rubrics_fixtures import RUBRICS_DIR, edited_copy, line_of
 
 from assess.errors import InputError
-from assess.rubrics import UG_BANDS, load_rubric, load_rubrics, ug_level
+from assess.rubrics import load_rubric, load_rubrics
 from assess.scales import ANNOTATED, SCALE_NAMES, UG, family
+
+UG_BANDS = [(0.0, 25.0), (25.0, 50.0), (50.0, 70.0), (70.0, 85.0), (85.0, 97.0), (97.0, 100.0)]
 
 BUNDLED = RUBRICS_DIR
 MIN_EXAMPLES = 3
@@ -39,10 +41,16 @@ def test_bundled_rubric_is_complete(bundled, code):
 
 def test_ug_rubric_carries_percentage_bands(bundled):
     ug = bundled[UG]
-    assert ug.scale_max == 100
-    assert [level.band for level in ug.levels] == list(UG_BANDS)
+    assert (ug.kind, ug.scale_max) == ("percentage", 100)
+    assert [level.band for level in ug.levels] == UG_BANDS
     assert "UG 70-85%" in ug.prompt_text()
-    assert all(bundled[code].scale_max == 5 for code in ANNOTATED if code != UG)
+    assert all((bundled[code].kind, bundled[code].scale_max) == ("level", 5) for code in ANNOTATED if code != UG)
+
+
+def test_old_scale_max_key_still_means_percentage(tmp_path):
+    path = edited_copy(BUNDLED, tmp_path, "UG", "kind: percentage", "scale_max: 100")
+    old = load_rubric(path)
+    assert old.kind == "percentage" and old.content_hash == load_rubrics()["UG"].content_hash
 
 
 def test_content_hash_is_stable_across_loads_and_rewrapping(bundled, tmp_path):
@@ -76,13 +84,14 @@ def test_user_directory_loads_a_subset(tmp_path):
 
 @pytest.mark.parametrize(("percentage", "level"), [(0, 0), (24.9, 0), (25, 1), (50, 2), (67, 2), (75, 3),
                                                     (80, 3), (90, 4), (96.9, 4), (97, 5), (100, 5)])
-def test_ug_level_maps_percentages_to_bands(percentage, level):
-    assert ug_level(percentage) == level
+def test_percentage_level_maps_percentages_to_bands(bundled, percentage, level):
+    assert bundled[UG].level_of(percentage) == level
 
 
-def test_ug_level_rejects_out_of_range():
+def test_level_of_rejects_out_of_range(bundled):
     with pytest.raises(ValueError, match="outside 0-100"):
-        ug_level(101)
+        bundled[UG].level_of(101)
+    assert bundled["QLq"].level_of(2.5) == 3
 
 
 def _broken(tmp_path: Path, old: str, new: str, code: str = "QLq") -> Path:
@@ -101,13 +110,14 @@ def test_yaml_syntax_error_names_file_and_line(tmp_path):
 
 
 @pytest.mark.parametrize(("old", "new", "fragment", "message"), [
-    ("code: QLq", "code: QLx", "code: QLx", "unknown scale code 'QLx'"),
-    ("family: elemental", "family: knowledge", "family: knowledge", "family of QLq is 'elemental'"),
+    ("code: QLq", "code: 'Q L'", "code: 'Q L'", "code: String should match pattern"),
+    ("family: elemental", "family: ''", "family: ''", "family: must not be empty"),
     ("  - level: 3\n", "  - level: 7\n", "level: 7", "levels.3.level: expected level 3 here, got 7"),
     ("    label: high\n", "    label: ''\n", "label: ''", "levels.4.label: must not be empty"),
     ("    label: low\n", "    lable: low\n", "lable: low", "levels.2.lable: unknown key (allowed: level, label, criterion, examples, band)"),
     ("    label: low\n", "    label: low\n    label: small\n", "label: small", "duplicate key 'label'"),
-    ("version: \"1.0.0\"\n", "version: \"1.0.0\"\nscale_max: 100\n", "scale_max", "scale_max of QLq must be 5"),
+    ("version: \"1.0.0\"\n", "version: \"1.0.0\"\nkind: level\nscale_max: 100\n", "scale_max",
+     "scale_max of a level scale must be 5"),
     ('examples:\n      - "What is 7 + 5?"\n      - "Tom has 3 apples and gets 2 more. How many apples does he have?"\n'
      '      - "Which is larger, 19 or 91?"', "examples: []", "examples: []",
      "levels.1.examples: List should have at least 1 item"),
@@ -131,17 +141,22 @@ def test_missing_field_points_at_the_mapping(tmp_path):
         load_rubric(path)
 
 
-def test_ug_band_mismatch_is_located(tmp_path):
+def test_percentage_band_gap_is_located(tmp_path):
     path = _broken(tmp_path, "band: [70, 85]", "band: [70, 80]", code="UG")
-    with pytest.raises(InputError, match=rf"line {_line_of(path, 'band: [70, 80]')}: levels.3.band: "
-                                         r"UG level 3 must have band \[70, 85\]"):
+    with pytest.raises(InputError, match=rf"line {_line_of(path, 'band: [85, 97]')}: levels.4.band: "
+                                         r"band of level 4 must start at 80"):
         load_rubric(path)
 
 
-def test_band_on_a_demand_scale_is_rejected(tmp_path):
+def test_band_on_a_level_scale_is_rejected(tmp_path):
     path = _broken(tmp_path, "    label: none\n", "    label: none\n    band: [0, 25]\n")
-    with pytest.raises(InputError, match="only the UG rubric has percentage bands"):
+    with pytest.raises(InputError, match=r"only a percentage scale \(kind: percentage\) has bands"):
         load_rubric(path)
+
+
+def test_a_new_code_is_a_valid_rubric(tmp_path):
+    _broken(tmp_path, "code: QLq", "code: XYz").rename(tmp_path / "XYz.yaml")
+    assert list(load_rubrics(tmp_path)) == ["XYz"] and load_rubric(tmp_path / "XYz.yaml").kind == "level"
 
 
 def test_python_tags_are_not_executed(tmp_path):

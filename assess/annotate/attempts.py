@@ -49,7 +49,7 @@ def record_attempt(request: AnnotationRequest, completion: Completion, previous:
                    config: AnnotatorConfig, source: str) -> StoredAnswer:
     """Parse one answer and fold it into the request's record (tokens and retries add up)."""
     try:
-        levels, error = parse_answer(completion.text, request.scales, request.mode), None
+        levels, error = parse_answer(completion.text, request.scales, request.mode, request.kinds), None
     except ParseError as err:
         levels, error = None, str(err)
     transcript = (previous.transcript if previous else []) + [{"text": completion.text, "problem": error}]

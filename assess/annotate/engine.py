@@ -5,7 +5,7 @@ that will be repaired), so a run killed at any moment resumes where it stopped; 
 were in flight are asked again. A request the backend cannot answer after its transport retries
 (:class:`~assess.backends.BackendError`) stops the run with that error; everything already answered
 stays in the store. Before the first call, :func:`~.preflight.check_context` refuses prompts that
-do not fit the backend's context. Progress goes to an optional callback ``progress(done, total)``
+do not fit the backend's context. Progress goes to an optional ``progress`` callback (:mod:`assess.progress`)
 (the CLI draws it); the library prints nothing. Processes sharing one cache claim
 requests before asking them, so each request is paid for once however many runs work on it.
 """
@@ -14,10 +14,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from ..backends import Backend, make_backend
 from ..leases import Leases
+from ..progress import ProgressCallback, report
 from ..runs.config import resolve_model
 from .attempts import generation_request, needs_asking, pending_requests, record_attempt
 from .config import AnnotatorConfig
@@ -26,18 +27,16 @@ from .prompts import AnnotationRequest
 from .store import AnnotationStore, StoredAnswer
 from .summary import RunSummary
 
-#: ``progress(done, total)``: called once before the first answer and after each finished request.
-Progress = Callable[[int, int], None]
-
 #: Seconds between looks at the store for answers another process is producing.
 POLL_S = 0.2
 
 
 async def annotate(requests: Sequence[AnnotationRequest], backend: Backend, store: AnnotationStore,
                    config: AnnotatorConfig, *, retry_failures: bool = False,
-                   progress: Progress | None = None) -> RunSummary:
+                   progress: ProgressCallback | None = None) -> RunSummary:
     """Answer every request not yet in the store; return the run's summary (also recorded in the store).
 
+    ``progress`` receives ``annotating`` events: requests finished of those to ask.
     Requests are claimed (:class:`~assess.leases.Leases`) before they are asked: another process
     on the same cache skips what this one is asking and takes its answers from the store.
     """
@@ -49,12 +48,11 @@ async def annotate(requests: Sequence[AnnotationRequest], backend: Backend, stor
     leases = Leases(store.path)
     shared = _SharedWork(todo, answers, store, leases, config, backend.batch_size)
     done = 0
-    report = progress or (lambda _done, _total: None)
 
     def advance() -> None:
         nonlocal done
         done += 1
-        report(done, len(todo))
+        report(progress, "annotating", done, len(todo))
 
     async def worker() -> None:
         while (batch := await shared.next_batch(summary, advance)) is not None:
@@ -63,7 +61,7 @@ async def annotate(requests: Sequence[AnnotationRequest], backend: Backend, stor
                 advance()
             leases.release(r.key for r in batch)
 
-    report(0, len(todo))
+    report(progress, "annotating", 0, len(todo))
     renewer = asyncio.create_task(leases.keep_renewed())
     try:
         async with asyncio.TaskGroup() as group:
@@ -138,7 +136,7 @@ async def _ask_until_done(batch: list[AnnotationRequest], backend: Backend, stor
 
 
 def run_live(requests: Sequence[AnnotationRequest], store: AnnotationStore, config: AnnotatorConfig, *,
-             retry_failures: bool = False, progress: Progress | None = None) -> RunSummary:
+             retry_failures: bool = False, progress: ProgressCallback | None = None) -> RunSummary:
     """Synchronous entry point: build the config's backend (a model package name resolved to its file),
     :func:`annotate`, close the backend."""
     backend = make_backend(resolve_model(config))

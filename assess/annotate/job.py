@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..errors import InputError
-from ..scales import ANNOTATED, check_scale_codes
+from ..scaleset import ScaleSet
 from .attempts import annotator_id
 from .config import AnnotatorConfig
 from .prompts import (MODES, PROMPT_VERSION, PROTOCOL_VERSIONS, AnnotationRequest, RubricLike, build_requests,
@@ -15,14 +15,6 @@ from .prompts import (MODES, PROMPT_VERSION, PROTOCOL_VERSIONS, AnnotationReques
 from .results import fill_battery
 from .store import AnnotationStore
 
-
-
-def checked_scales(codes: Sequence[str]) -> tuple[str, ...]:
-    """User-given scale codes, or an InputError naming the unknown ones."""
-    try:
-        return tuple(check_scale_codes(list(codes)))
-    except ValueError as err:
-        raise InputError(str(err), column="--scales") from err
 
 
 @dataclass(frozen=True)
@@ -38,10 +30,15 @@ class AnnotationJob:
     version: str = PROMPT_VERSION
 
     @classmethod
-    def build(cls, battery: pd.DataFrame, config: AnnotatorConfig, rubrics: Mapping[str, RubricLike],
+    def build(cls, battery: pd.DataFrame, config: AnnotatorConfig, rubrics: Mapping[str, RubricLike] | ScaleSet,
               scales: Sequence[str] | None = None, mode: str = "all-scales",
               version: str = PROMPT_VERSION) -> AnnotationJob:
-        """Check scales (default: every scale with a rubric), mode and protocol version, then build the requests."""
+        """Check scales (default: every scale of the set), mode and protocol version, then build the requests.
+
+        ``rubrics`` is the active :class:`~assess.scaleset.ScaleSet` or a mapping code → rubric.
+        """
+        if isinstance(rubrics, ScaleSet):
+            rubrics = rubrics.rubrics
         if mode not in MODES:
             raise InputError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}", column="--mode")
         if version not in PROTOCOL_VERSIONS:
@@ -49,20 +46,29 @@ class AnnotationJob:
                              column="--protocol-version")
         if version != PROMPT_VERSION:
             check_listed_options(battery)
-        codes = checked_scales(scales) if scales else tuple(c for c in ANNOTATED if c in rubrics)
+        codes = tuple(scales) if scales else tuple(rubrics)
         missing = [code for code in codes if code not in rubrics]
         if missing or not codes:
-            raise InputError(f"no rubric for scale(s) {', '.join(missing) or '(none requested)'}; "
+            raise InputError(f"no rubric for scale(s) {', '.join(map(repr, missing)) or '(none requested)'}; "
                              f"rubrics available: {', '.join(rubrics) or 'none'}", column="--scales")
+        repeated = sorted({c for c in codes if codes.count(c) > 1})
+        if repeated:
+            raise InputError(f"scale(s) listed more than once: {', '.join(repeated)}", column="--scales")
         requests = build_requests(battery, rubrics, codes, mode, annotator_id(config), version)
         return cls(battery, config, rubrics, codes, mode, tuple(requests), version)
 
     @property
     def rubric_hash(self) -> str:
+        """Hash of the rubrics of the scales this job annotates."""
         return rubric_set_hash(self.rubrics, self.scales)
+
+    @property
+    def scale_set_hash(self) -> str:
+        """Hash of the whole scale set the job was built under (:attr:`assess.scaleset.ScaleSet.hash`)."""
+        return rubric_set_hash(self.rubrics)
 
     def annotated(self, store: AnnotationStore) -> pd.DataFrame:
         """The battery with this job's stored levels and provenance on the rows it answered; other rows as they were."""
         answers = store.get(r.key for r in self.requests)
         return fill_battery(self.battery, self.requests, answers, annotator=self.config.name, mode=self.mode,
-                            rubric_hash=self.rubric_hash, version=self.version)
+                            rubric_hash=self.rubric_hash, scale_set_hash=self.scale_set_hash, version=self.version)

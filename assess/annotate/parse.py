@@ -3,7 +3,7 @@
 A level counts only from the final answer, in the form the prompt asked for:
 
 * **Per-scale** answers: the last non-empty line must be ``Level: N`` (any case; ``**``/``*``/`````
-  emphasis around the word or the number, ``:`` or ``=``, a trailing ``.`` and, for UG, a ``%`` are
+  emphasis around the word or the number, ``:`` or ``=``, a trailing ``.`` and, on a percentage scale, a ``%`` are
   tolerated, and so is a closing code fence after it). A number anywhere else — inside the reasoning ("the median is 5"), on an earlier
   ``Level:`` line, or a bare final number — never counts.
 * **All-scales** answers: the last JSON object in the text (a code fence around it is fine), with
@@ -12,19 +12,20 @@ A level counts only from the final answer, in the form the prompt asked for:
 * An answer that repeats the instructions (``Level: N`` with a literal N, ``where N is ...``, or
   the JSON template's ``<...>`` placeholders) is refused, even when a number follows.
 
-Demand levels must be integers 0-5 (``3.0`` is 3; ``3.5`` is refused); UG is a number 0-100 (``%``
-allowed). Anything else raises :class:`ParseError` saying why, which the engine turns into a repair
-prompt and, when repairs run out, a stored failure with the raw text.
+Each scale's kind (from its rubric) sets what a value may be: on a level scale an integer 0-5
+(``3.0`` is 3; ``3.5`` is refused), on a percentage scale such as UG a number 0-100 (``%``
+allowed). Anything else raises :class:`ParseError` saying why, which the engine turns into a
+repair prompt and, when repairs run out, a stored failure with the raw text.
 """
 from __future__ import annotations
 
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..scales import LEVEL_MAX, UG, UG_MAX
+from ..rubrics import KIND_RANGES
 
 _NUMBER = r"[-+]?\d+(?:\.\d+)?"
 _EMPHASIS = r"[*_`]*"
@@ -42,8 +43,8 @@ class ParseError(ValueError):
     """An answer from which no valid level could be read; the message says what was wrong."""
 
 
-def check_value(value: Any, code: str) -> float:
-    """A level (integer 0-5) or UG percentage (0-100) as float, or ParseError naming the scale."""
+def check_value(value: Any, code: str, kind: str) -> float:
+    """A value of scale ``code`` of ``kind`` (level: integer 0-5; percentage: 0-100) as float, or ParseError."""
     if isinstance(value, bool):
         raise ParseError(f"{code}: {value!r} is not a number")
     if isinstance(value, str):
@@ -54,14 +55,15 @@ def check_value(value: Any, code: str) -> float:
         raise ParseError(f"{code}: {value!r} is not a number") from None
     if not math.isfinite(number):
         raise ParseError(f"{code}: {value!r} is not a finite number")
-    if code == UG:
-        if not 0 <= number <= UG_MAX:
-            raise ParseError(f"{code}: {number:g} is outside 0-{UG_MAX:g}")
+    low, high = KIND_RANGES[kind]
+    if kind == "percentage":
+        if not low <= number <= high:
+            raise ParseError(f"{code}: {number:g} is outside {low:g}-{high:g}")
         return number
     if number != int(number):
         raise ParseError(f"{code}: {number:g} is not a whole level")
-    if not 0 <= number <= LEVEL_MAX:
-        raise ParseError(f"{code}: level {number:g} is outside 0-{LEVEL_MAX}")
+    if not low <= number <= high:
+        raise ParseError(f"{code}: level {number:g} is outside {low:g}-{high:g}")
     return number
 
 
@@ -88,19 +90,19 @@ def _refuse_echo(text: str) -> None:
                              "instead of giving a level")
 
 
-def parse_level(text: str, code: str) -> float:
-    """The level one per-scale answer gives for scale ``code`` (rules in the module docstring)."""
+def parse_level(text: str, code: str, kind: str) -> float:
+    """The value one per-scale answer gives for scale ``code`` of ``kind`` (rules in the module docstring)."""
     _refuse_echo(text)
     lines = [line.strip() for line in text.splitlines() if line.strip() and not _CLOSING_FENCE.match(line)]
     match = _FINAL_LINE.match(lines[-1]) if lines else None
     if match is None:
         last = f" (it is {lines[-1][:60]!r})" if lines else ""
         raise ParseError(f"no `Level: N` line at the end of the answer{last}")
-    return check_value(match.group(1), code)
+    return check_value(match.group(1), code, kind)
 
 
-def parse_levels(text: str, codes: Sequence[str]) -> dict[str, float]:
-    """Every requested level from one all-scales answer (rules in the module docstring)."""
+def parse_levels(text: str, codes: Sequence[str], kinds: Mapping[str, str]) -> dict[str, float]:
+    """Every requested value from one all-scales answer; ``kinds`` maps each code to its kind."""
     _refuse_echo(text)
     objects = json_objects(text)
     if not objects:
@@ -114,11 +116,11 @@ def parse_levels(text: str, codes: Sequence[str]) -> dict[str, float]:
     missing = [code for code in codes if code not in levels]
     if missing:
         raise ParseError(f"JSON answer lacks level(s) for {', '.join(missing)}")
-    return {code: check_value(levels[code], code) for code in codes}
+    return {code: check_value(levels[code], code, kinds[code]) for code in codes}
 
 
-def parse_answer(text: str, codes: Sequence[str], mode: str) -> dict[str, float]:
-    """Levels by scale code from one answer under ``mode`` ('per-scale' carries exactly one code)."""
+def parse_answer(text: str, codes: Sequence[str], mode: str, kinds: Mapping[str, str]) -> dict[str, float]:
+    """Values by scale code from one answer under ``mode`` ('per-scale' carries exactly one code)."""
     if mode == "per-scale":
-        return {codes[0]: parse_level(text, codes[0])}
-    return parse_levels(text, codes)
+        return {codes[0]: parse_level(text, codes[0], kinds[codes[0]])}
+    return parse_levels(text, codes, kinds)

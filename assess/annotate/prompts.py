@@ -19,8 +19,8 @@ import pandas as pd
 
 from ..backends import Message
 from ..errors import InputError
+from ..rubrics import rubric_set_hash
 from ..runs.dataset import listed_options
-from ..scales import UG
 
 #: Bump when any prompt wording changes; recorded in ``annotation_protocol``.
 PROMPT_VERSION = "v1"
@@ -41,6 +41,7 @@ class RubricLike(Protocol):
 
     code: str
     name: str
+    kind: str
     scale_max: int
 
     @property
@@ -85,7 +86,7 @@ def split_instance_text(text: str) -> tuple[str, str, str]:
 
 def value_spec(rubric: RubricLike) -> str:
     """What a valid value of a scale looks like, in words."""
-    if rubric.code == UG:
+    if rubric.kind == "percentage":
         return f"a number from 0 to {rubric.scale_max} (a percentage)"
     return f"an integer from 0 to {rubric.scale_max}"
 
@@ -99,7 +100,7 @@ def _instance_block(text: str) -> str:
 
 def per_scale_messages(rubric: RubricLike, text: str) -> tuple[Message, ...]:
     """The rubric, the instance, and the request for brief reasoning and a final ``Level: N`` line."""
-    unit = "percentage" if rubric.code == UG else "level"
+    unit = "percentage" if rubric.kind == "percentage" else "level"
     user = (f"=== RUBRIC ===\n{rubric.prompt_text().strip()}\n=== END OF RUBRIC ===\n\n{_instance_block(text)}\n\n"
             f"Using the rubric, rate the {unit} of {rubric.code} ({rubric.name}) this task instance demands. "
             "Give brief reasoning (at most three sentences), then finish with a last line of exactly this form:\n"
@@ -167,11 +168,6 @@ def messages_hash(messages: Sequence[Message]) -> str:
     return sha256(json.dumps(list(messages), sort_keys=True, ensure_ascii=False, separators=(",", ":")))
 
 
-def rubric_set_hash(rubrics: Mapping[str, RubricLike], codes: Sequence[str]) -> str:
-    """One hash for the rubrics of several scales (per code, in the order given)."""
-    return sha256(json.dumps([[code, rubrics[code].content_hash] for code in codes], separators=(",", ":")))
-
-
 def protocol_label(mode: str, version: str = PROMPT_VERSION) -> str:
     """The ``annotation_protocol`` provenance value, e.g. ``all-scales/v1``."""
     return f"{mode}/{version}"
@@ -199,6 +195,8 @@ class AnnotationRequest:
     rubric_hash: str
     prompt_hash: str
     messages: tuple[Message, ...]
+    #: Kind of each of ``scales`` (level or percentage), for parsing the answer.
+    kinds: Mapping[str, str]
 
     @property
     def label(self) -> str:
@@ -221,5 +219,6 @@ def build_requests(battery: pd.DataFrame, rubrics: Mapping[str, RubricLike], sca
             parts = [instance_hash, list(codes), rubric_hash, annotator, mode, prompt_hash]
             key = sha256(json.dumps(parts if version == PROMPT_VERSION else [*parts, version]))
             requests.append(AnnotationRequest(key, str(row.instance_id), instance_hash, codes, mode,
-                                              rubric_hash, prompt_hash, messages))
+                                              rubric_hash, prompt_hash, messages,
+                                              {c: rubrics[c].kind for c in codes}))
     return requests

@@ -18,11 +18,13 @@ def usable_answers(requests: Sequence[AnnotationRequest],
 
 
 def fill_battery(battery: pd.DataFrame, requests: Sequence[AnnotationRequest], answers: Mapping[str, StoredAnswer],
-                 *, annotator: str, mode: str, rubric_hash: str, version: str = PROMPT_VERSION) -> pd.DataFrame:
+                 *, annotator: str, mode: str, rubric_hash: str, scale_set_hash: str,
+                 version: str = PROMPT_VERSION) -> pd.DataFrame:
     """The battery with the stored levels written in; everything this job did not answer is left as it was.
 
     A row with at least one usable answer gets those levels and the provenance of this annotation
-    (annotator name, protocol = mode/prompt version, hash of the rubrics used). Rows without one, and
+    (annotator name, protocol = mode/prompt version, hash of the rubrics used, hash of the whole scale set).
+    Rows without one, and
     scales no answer gave, keep their earlier levels and provenance, so a partial import never erases
     earlier annotations (and never puts a default level where there was none).
     """
@@ -34,7 +36,8 @@ def fill_battery(battery: pd.DataFrame, requests: Sequence[AnnotationRequest], a
         answered[row] = True
         for code in request.scales:
             out.iat[row, out.columns.get_loc(code)] = float(answer.levels[code])
-    provenance = {"annotator": annotator, "annotation_protocol": protocol_label(mode, version), "rubric_hash": rubric_hash}
+    provenance = {"annotator": annotator, "annotation_protocol": protocol_label(mode, version),
+                  "rubric_hash": rubric_hash, "scale_set_hash": scale_set_hash}
     for column, value in provenance.items():
         out.loc[answered, column] = value
     return out

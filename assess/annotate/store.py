@@ -14,6 +14,7 @@ tampered or foreign cache stops with a message naming the cache and the entry.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
 import uuid
@@ -23,7 +24,12 @@ from pathlib import Path
 
 from ..backends import Price
 from ..errors import InputError
-from ..scales import ANNOTATED, LEVEL_MAX, LEVEL_MIN, UG, UG_MAX, UG_MIN
+from ..rubrics import CODE_PATTERN, KIND_RANGES
+from ..scaleset import default_scale_set
+from ..sqlite import SqliteFile
+
+#: Range of a level whose scale is not a bundled one: any kind's (the cache does not know the active set).
+_ANY_KIND = (min(r[0] for r in KIND_RANGES.values()), max(r[1] for r in KIND_RANGES.values()))
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
@@ -102,34 +108,23 @@ _COLUMNS = ("key", "instance_id", "instance_hash", "scales", "mode", "annotator"
             "retries", "source", "created_at")
 
 
-class AnnotationStore:
+class AnnotationStore(SqliteFile):
     """Open (creating if needed) the cache at ``path``; use as a context manager or call :meth:`close`."""
 
+    what = "annotation cache"
+
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+        super().__init__(path, _SCHEMA, autocommit=True)
         self.session = uuid.uuid4().hex
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
             columns = [row[1] for row in self._db.execute("PRAGMA table_info(answers)")]
         except sqlite3.DatabaseError as err:
+            self._db.close()
             raise InputError(f"not a usable annotation cache: {err}", source=self.path) from err
         if tuple(columns) != _COLUMNS:
             self._db.close()
             raise InputError("annotation cache has another layout (written by another version of assess?); "
                              "use a new --cache file", source=self.path)
-
-    def __enter__(self) -> AnnotationStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._db.close()
 
     def put(self, answer: StoredAnswer, previous: StoredAnswer | None = None, price: Price | None = None) -> None:
         """Commit one answer (replacing ``previous``, an earlier failure for the same key) and what it cost."""
@@ -202,16 +197,17 @@ def _answer(row: dict[str, object], path: Path) -> StoredAnswer:
 
 
 def _check_entry(scales: tuple[str, ...], status: str, levels: object, transcript: object) -> None:
-    unknown = [s for s in scales if s not in ANNOTATED]
+    unknown = [s for s in scales if not re.match(CODE_PATTERN, s)]
     if unknown:
         raise ValueError(f"unknown scale(s) {', '.join(unknown)[:80]}")
+    bundled = default_scale_set()
     if not isinstance(transcript, list) or not all(isinstance(t, dict) and isinstance(t.get("text"), str)
                                                    for t in transcript):
         raise ValueError("transcript is not a list of attempts")
     if status == "ok" and not isinstance(levels, dict):
         raise ValueError("an answered entry without levels")
     for code, level in (levels or {}).items():
-        low, high = (UG_MIN, UG_MAX) if code == UG else (LEVEL_MIN, LEVEL_MAX)
+        low, high = (bundled[code].minimum, bundled[code].maximum) if code in bundled.codes else _ANY_KIND
         if code not in scales or isinstance(level, bool) or not isinstance(level, (int, float)) \
                 or not low <= level <= high:
             raise ValueError(f"level {str(level)[:20]} for {str(code)[:20]} is not a level of this entry "

@@ -26,37 +26,56 @@ Interface (see :mod:`assess.backends.base`)::
   ``batch_size``, ``dtype``; bf16 on GPU), ``vllm`` (optional extra, imported only when used),
   ``distilled`` (a text → levels model written by ``assess distill``; ``model`` is its directory).
   ``batch-file`` has no live backend: it is handled by :mod:`assess.annotate.batchfile` (export / import).
+  Other packages add kinds through the ``assess.backends`` entry point (:mod:`assess.registry`).
 """
 from __future__ import annotations
 
+from ..registry import BACKENDS
 from .base import Backend, BackendError, Completion, GenerationRequest, LogLikelihoodBackend, Message
-from .config import BackendConfig, GenerationSettings, Price, RetryPolicy
+from .config import BATCH_FILE, BackendConfig, GenerationSettings, Price, RetryPolicy
 
 __all__ = ["Backend", "BackendConfig", "BackendError", "Completion", "GenerationRequest", "GenerationSettings",
            "LogLikelihoodBackend", "Message", "Price", "RetryPolicy", "make_backend"]
 
 
+@BACKENDS.register("openai")
+def _openai(config: BackendConfig) -> Backend:
+    from .http import OpenAIHTTPBackend
+
+    return OpenAIHTTPBackend(config)
+
+
+@BACKENDS.register("llama-cpp")
+def _llama_cpp(config: BackendConfig) -> Backend:
+    from .llama_cpp import LlamaCppBackend
+
+    return LlamaCppBackend(config)
+
+
+@BACKENDS.register("transformers")
+def _transformers(config: BackendConfig) -> Backend:
+    from .transformers_backend import TransformersBackend
+
+    return TransformersBackend(config)
+
+
+@BACKENDS.register("vllm")
+def _vllm(config: BackendConfig) -> Backend:
+    from .vllm_backend import VLLMBackend
+
+    return VLLMBackend(config)
+
+
+@BACKENDS.register("distilled")
+def _distilled(config: BackendConfig) -> Backend:
+    from .distilled import DistilledBackend
+
+    return DistilledBackend(config)
+
+
 def make_backend(config: BackendConfig) -> Backend:
-    """Build the backend a config names; heavy libraries are imported only for the kind asked for."""
-    if config.backend == "openai":
-        from .http import OpenAIHTTPBackend
-
-        return OpenAIHTTPBackend(config)
-    if config.backend == "llama-cpp":
-        from .llama_cpp import LlamaCppBackend
-
-        return LlamaCppBackend(config)
-    if config.backend == "transformers":
-        from .transformers_backend import TransformersBackend
-
-        return TransformersBackend(config)
-    if config.backend == "vllm":
-        from .vllm_backend import VLLMBackend
-
-        return VLLMBackend(config)
-    if config.backend == "distilled":
-        from .distilled import DistilledBackend
-
-        return DistilledBackend(config)
-    raise BackendError(f"backend {config.backend!r} has no live generator; use its export/import workflow "
-                       "(assess annotate --export-requests / --import-results)")
+    """Build the backend a config names (from :data:`assess.registry.BACKENDS`); heavy libraries load on use."""
+    if config.backend == BATCH_FILE:
+        raise BackendError(f"backend {config.backend!r} has no live generator; use its export/import workflow "
+                           "(assess annotate --export-requests / --import-results)")
+    return BACKENDS.get(config.backend, key="backend")(config)

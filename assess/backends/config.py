@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..errors import InputError
+from ..registry import BACKENDS
 from ..yamlio import LocatedValueError
 from .base import GenerationRequest
 
-BackendKind = Literal["openai", "llama-cpp", "transformers", "vllm", "distilled", "batch-file"]
+#: The backend kind with no live generator: requests are exported and answers imported as files.
+BATCH_FILE = "batch-file"
 
 
 class _Strict(BaseModel):
@@ -53,7 +55,7 @@ class Price(_Strict):
 class BackendConfig(_Strict):
     """Where generations come from. ``options`` holds backend-specific keys (n_ctx, device, batch_size, ...)."""
 
-    backend: BackendKind
+    backend: str = Field(description="a kind of assess.registry.BACKENDS, or batch-file")
     model: str = Field(..., min_length=1)
     base_url: str | None = None
     api_key_env: str | None = Field(None, description="NAME of the environment variable holding the key")
@@ -62,6 +64,14 @@ class BackendConfig(_Strict):
     generation: GenerationSettings = GenerationSettings()
     price: Price | None = None
     options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        known = BACKENDS.names() + (BATCH_FILE,)
+        if value not in known:
+            raise ValueError(f"unknown backend {value!r}; choose one of {', '.join(known)}")
+        return value
 
     @model_validator(mode="after")
     def _http_needs_url(self) -> BackendConfig:

@@ -17,14 +17,13 @@ from ..annotate import AnnotationJob, AnnotationStore, export_requests, import_r
 from ..atomic import write_table
 from ..annotate.agreement import REPORT_COLUMNS, aggregate, agreement_report
 from ..annotate.attempts import pending_requests
-from ..annotate.job import checked_scales
 from ..annotate.preflight import plan
 from ..annotate.results import failures_table, usable_answers
 from ..annotate.summary import RunSummary
 from ..errors import InputError
-from ..rubrics import load_rubrics
-from ..scales import ANNOTATED
+from ..scaleset import ScaleSet
 from ..sources import read_battery
+from ..cli_options import RubricsOption, active_scale_set
 
 HELP = """Annotate BATTERY (CSV/Parquet/JSONL in battery layout) with demand levels from an LLM annotator.
 
@@ -67,7 +66,7 @@ def annotate_command(
     annotator: Annotated[Path, typer.Option("--annotator", help="annotator YAML (name, backend, model, ...)")],
     scales: Annotated[Optional[str], typer.Option(help="comma-separated scale codes (default: every scale with a rubric)")] = None,
     mode: Annotated[str, typer.Option(help="per-scale (one request per instance and scale) or all-scales (one per instance, JSON)")] = "all-scales",
-    rubrics: Annotated[Optional[Path], typer.Option(help="rubric directory (default: the bundled rubrics)")] = None,
+    rubrics: Optional[list[Path]] = RubricsOption,
     cache: Annotated[Path, typer.Option(help="SQLite answer cache, shared by reruns and by both batch steps")] = Path("annotations.sqlite"),
     out: Annotated[Optional[Path], typer.Option(help="annotated battery to write (.csv or .parquet)")] = None,
     export_requests_to: Annotated[Optional[Path], typer.Option("--export-requests", help="write pending requests as OpenAI Batch API JSONL and stop")] = None,
@@ -81,7 +80,8 @@ def annotate_command(
     if export_requests_to and import_results_from:
         raise InputError("give --export-requests or --import-results, not both", column="--export-requests")
     config = load_annotator(annotator)
-    job = AnnotationJob.build(read_battery(battery), config, load_rubrics(rubrics),
+    scale_set = active_scale_set(rubrics, config.rubrics, console=_console)
+    job = AnnotationJob.build(read_battery(battery, scales=scale_set), config, scale_set,
                               scales.split(",") if scales else None, mode, protocol_version)
     with AnnotationStore(cache) as store:
         if dry_run:
@@ -126,8 +126,10 @@ def _run_live(job: AnnotationJob, store: AnnotationStore, retry_failures: bool, 
         with bar:
             task = bar.add_task("annotating", total=None)
             return run_live(job.requests, store, job.config, retry_failures=retry_failures,
-                            progress=lambda done, total: bar.update(task, completed=done, total=total))
-    return run_live(job.requests, store, job.config, retry_failures=retry_failures, progress=LogLines(log_every))
+                            progress=lambda event: bar.update(task, completed=event.done, total=event.total))
+    lines = LogLines(log_every)
+    return run_live(job.requests, store, job.config, retry_failures=retry_failures,
+                    progress=lambda event: lines(event.done, event.total))
 
 
 class LogLines:
@@ -186,22 +188,24 @@ AGREEMENT_HELP = """Compare batteries annotated by different annotators and aggr
 
   assess agreement a.csv b.csv c.csv --report agreement.csv --out final.csv
 
-Per scale and pair: quadratic-weighted kappa, Spearman, exact and within-one agreement (UG on its
-rubric levels). --out writes the first battery with each scale set to the median (or --method mean)
+Per scale and pair: quadratic-weighted kappa, Spearman, exact and within-one agreement (percentage
+scales such as UG on their rubric levels). --out writes the first battery with each scale set to the median (or --method mean)
 over annotators. Each file's annotator is its `annotator` column (else its file name).
 """
 
 
 def agreement_command(
     batteries: Annotated[list[Path], typer.Argument(help="two or more annotated batteries")],
-    scales: Annotated[Optional[str], typer.Option(help="comma-separated scale codes (default: all 18 and UG)")] = None,
+    scales: Annotated[Optional[str], typer.Option(help="comma-separated scale codes (default: every scale of the set)")] = None,
     report: Annotated[Optional[Path], typer.Option(help="agreement table to write (.csv or .parquet)")] = None,
     out: Annotated[Optional[Path], typer.Option(help="aggregated battery to write (.csv or .parquet)")] = None,
     method: Annotated[str, typer.Option(help="median or mean")] = "median",
+    rubrics: Optional[list[Path]] = RubricsOption,
 ) -> None:
-    codes = checked_scales(scales.split(",")) if scales else ANNOTATED
-    tables = _annotator_tables(batteries)
-    table = agreement_report(tables, codes)
+    scale_set = active_scale_set(rubrics, console=_console)
+    codes = scale_set.check(scales.split(","), key="--scales") if scales else scale_set.codes
+    tables = _annotator_tables(batteries, scale_set)
+    table = agreement_report(tables, codes, scale_set)
     _console.print(_report_table(table))
     if report:
         write_table(table, report)
@@ -210,11 +214,11 @@ def agreement_command(
         _console.print(f"wrote {out}", markup=False)
 
 
-def _annotator_tables(paths: list[Path]) -> dict[str, pd.DataFrame]:
+def _annotator_tables(paths: list[Path], scale_set: ScaleSet) -> dict[str, pd.DataFrame]:
     """Annotator name → battery; names come from the provenance column and must differ between files."""
     tables: dict[str, pd.DataFrame] = {}
     for path in paths:
-        table = read_battery(path)
+        table = read_battery(path, scales=scale_set)
         names = [n for n in table["annotator"].unique() if n]
         name = names[0] if len(names) == 1 else path.stem
         if name in tables:

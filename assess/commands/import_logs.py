@@ -21,6 +21,7 @@ from ..errors import InputError
 from ..importers.matching import MatchResult, match_records, suggest_id_flags
 from ..importers.wide import read_wide
 from ..runs.job import load_battery, write_outcomes
+from ..cli_options import RubricsOption, active_scale_set
 
 console = Console(stderr=True)
 app = typer.Typer(help="Import per-instance outcomes from lm-evaluation-harness, Inspect AI or wide matrices.",
@@ -40,13 +41,14 @@ def unmatched_path(output: Path) -> Path:
 
 
 def finish(records: list[pd.DataFrame], battery: str, by: str, id_prefix: str, output: Path, *,
-           min_match: float, default_field: str) -> MatchResult:
+           min_match: float, default_field: str, rubrics: list[Path] | None = None) -> MatchResult:
     """Match the records, write the unmatched report and (when enough matched) the outcomes; print a summary.
 
-    ``default_field`` is the record field used as id when no ``--id-field`` is given (it needs no flag).
+    ``default_field`` is the record field used as id when no ``--id-field`` is given (it needs no flag);
+    the battery is read under the bundled rubrics plus ``rubrics`` folders.
     """
     table = pd.concat(records, ignore_index=True)
-    items = load_battery(battery)
+    items = load_battery(battery, active_scale_set(rubrics, console=console))
     result = match_records(table, items, by=by, id_prefix=id_prefix)
     report = unmatched_path(output)
     write_with(report, lambda tmp: result.unmatched.to_csv(tmp, index=False))
@@ -74,11 +76,12 @@ def lm_eval(
                                           "the request context."),
     battery: str = BATTERY, by: str = BY, id_prefix: str = ID_PREFIX, output: Path = OUTPUT,
     min_match: float = MIN_MATCH,
+    rubrics: list[Path] | None = RubricsOption,
 ) -> None:
     """lm-evaluation-harness per-sample logs (MMLU-Pro and BBH task layouts are recognised by their file names)."""
     records = [read_lm_eval_samples(f, subject, metric=metric, filter_name=filter_name, id_field=id_field,
                                     text_field=text_field) for f in files]
-    finish(records, battery, by, id_prefix, output, min_match=min_match, default_field="doc_id")
+    finish(records, battery, by, id_prefix, output, min_match=min_match, default_field="doc_id", rubrics=rubrics)
 
 
 @app.command("inspect")
@@ -86,15 +89,17 @@ def inspect_logs(
     files: list[Path] = typer.Argument(..., help="Inspect AI eval logs in JSON."),
     subject: str | None = typer.Option(None, "--subject", help="Subject name (default: the log's eval.model)."),
     scorer: str | None = typer.Option(None, "--scorer", help="Scorer to read when samples carry several."),
-    epoch: int = typer.Option(1, "--epoch", min=1, help="Epoch to import."),
+    epoch: int | None = typer.Option(None, "--epoch", min=1, help="Import this epoch alone (default: every "
+                                     "epoch, kept as successes of trials)."),
     id_field: str | None = typer.Option(None, "--id-field", help="Take the id from the sample's metadata[FIELD] "
                                         "instead of its id."),
     battery: str = BATTERY, by: str = BY, id_prefix: str = ID_PREFIX, output: Path = OUTPUT,
     min_match: float = MIN_MATCH,
+    rubrics: list[Path] | None = RubricsOption,
 ) -> None:
     """Inspect AI JSON eval logs (mmlu_pro, bbh and assess/battery task layouts are recognised)."""
     records = [read_inspect_log(f, subject=subject, scorer=scorer, epoch=epoch, id_field=id_field) for f in files]
-    finish(records, battery, by, id_prefix, output, min_match=min_match, default_field="id")
+    finish(records, battery, by, id_prefix, output, min_match=min_match, default_field="id", rubrics=rubrics)
 
 
 @app.command("wide")
@@ -103,10 +108,11 @@ def wide(
     orientation: str = typer.Option("subjects-as-rows", "--orientation",
                                     help="subjects-as-rows (columns are instance ids) or instances-as-rows."),
     battery: str = BATTERY, id_prefix: str = ID_PREFIX, output: Path = OUTPUT, min_match: float = MIN_MATCH,
+    rubrics: list[Path] | None = RubricsOption,
 ) -> None:
     """Wide outcome matrices, matched by id."""
     records = [read_wide(f, orientation) for f in files]  # type: ignore[arg-type]
-    finish(records, battery, "id", id_prefix, output, min_match=min_match, default_field="id")
+    finish(records, battery, "id", id_prefix, output, min_match=min_match, default_field="id", rubrics=rubrics)
 
 
 def register(app_: typer.Typer) -> None:

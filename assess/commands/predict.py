@@ -4,7 +4,6 @@
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +12,9 @@ from rich.console import Console
 
 from ..atomic import write_table
 from ..errors import InputError
+from ..scaleset import ScaleSet
+from ..cli_options import RubricsOption, active_scale_set
+from ..cli_progress import progress_bars
 from ..suggest import did_you_mean
 from .tables import frame_table
 
@@ -21,73 +23,37 @@ console = Console(stderr=True)
 ASSESSOR_HELP = "demand, embedding, combined, finetune, multisubject, multisubject-combined or irt."
 
 
-def _read_data(battery: Path | None, outcomes: Path | None, sample: bool,
+def _read_data(battery: Path | None, outcomes: Path | None, sample: bool, scales: ScaleSet,
                subject: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The battery and outcomes from files, or the bundled sample (annotated items only).
+    """The battery (under the active scale set) and outcomes from files, or the bundled sample (annotated items only).
 
     ``subject`` names the outcomes of a per-subject file (``instance_id, correct``).
     """
     if sample:
         if battery or outcomes:
             raise InputError("give either --sample or --battery/--outcomes, not both")
+        from ..battery import validate_battery
         from ..datasets import load_sample
 
-        return load_sample(annotated_only=True)
+        table, results = load_sample(annotated_only=True)
+        return validate_battery(table, "bundled sample battery", scales), results
     if battery is None or outcomes is None:
         raise InputError("give --battery and --outcomes (or --sample)")
     from ..sources import read_battery, read_outcomes
 
-    table = read_battery(battery)
+    table = read_battery(battery, scales=scales)
     return table, read_outcomes(outcomes, subject=subject, battery=table)
 
 
 def read_profile(path: Path, subject: str | None) -> dict[str, dict[str, float]]:
-    """A subject's ability profile from what ``assess profile`` writes, as ``{subject: {scale: ability}}``.
+    """The abilities in an ``abilities.json`` written by ``assess profile``, as ``{subject: {scale: ability}}``.
 
-    Accepted: its ``abilities.json`` (which names its subject, used when ``subject`` is None) or
-    ``abilities.csv``; an ability table with a ``subject`` column; JSON as ``{scale: ability}`` or
-    ``{subject: {scale: ability}}``.
+    The subject is ``subject``, or the one the file names when ``subject`` is None.
     """
-    from predictors.multisubject import profiles_from_table
+    from ..report import read_abilities
 
-    if path.suffix.lower() == ".json":
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as err:
-            raise InputError(f"unreadable profile JSON ({err})", source=path) from None
-        if not isinstance(data, dict):
-            raise InputError("profile JSON must be an object", source=path)
-        if isinstance(data.get("scales"), dict):  # abilities.json of `assess profile`
-            subject = subject or (data["subject"] if isinstance(data.get("subject"), str) else None)
-            data = {code: entry.get("ability") if isinstance(entry, dict) else entry
-                    for code, entry in data["scales"].items()}
-        if all(isinstance(v, dict) for v in data.values()):
-            profiles = data
-        elif subject is None:
-            raise InputError("a profile of bare {scale: ability} names no subject; give --subject", source=path)
-        else:
-            profiles = {subject: data}
-    else:
-        from ..sources import read_table
-
-        table = read_table(path)
-        if "subject" not in table.columns and {"scale", "ability"} <= set(table.columns):
-            if subject is None:
-                raise InputError("an abilities.csv names no subject; give --subject (or use abilities.json)",
-                                 source=path)
-            table = table.assign(subject=subject)  # abilities.csv of `assess profile`
-        profiles = profiles_from_table(table)
-    if subject is None and len(profiles) == 1:
-        subject = next(iter(profiles))
-    if subject is None:
-        raise InputError(f"the profile holds several subjects ({', '.join(map(str, profiles))}); choose one with "
-                         "--subject", source=path)
-    if subject not in profiles:
-        raise InputError(f"no profile for subject {subject!r} (has: {', '.join(map(str, profiles))})", source=path)
-    try:
-        return {subject: {str(k): float("nan") if v is None else float(v) for k, v in profiles[subject].items()}}
-    except (TypeError, ValueError) as err:
-        raise InputError(f"ability values must be numbers ({err})", source=path) from None
+    document = read_abilities(path)
+    return {subject or document.subject: document.abilities()}
 
 
 def fit(
@@ -99,22 +65,30 @@ def fit(
     assessor: str = typer.Option("demand", help=ASSESSOR_HELP),
     classifier: str | None = typer.Option(None, help="forest, xgboost or logistic (default per assessor)."),
     base_model: str | None = typer.Option(None, help="finetune: local model directory to fine-tune."),
+    rubrics: list[Path] | None = RubricsOption,
 ) -> None:
-    """Fit an assessor on a subject's outcomes (or every subject's, for multisubject) and save it."""
+    """Fit an assessor on a subject's outcomes (or every subject's, for multisubject) and save it.
+
+    Graded outcomes train as success rates weighted by their trials.
+    """
     from assess.battery import join
     from predictors import MultiSubjectAssessor, ability_profiles, make_assessor, save
 
-    table, results = _read_data(battery, outcomes, sample, subject)
-    model = make_assessor(assessor, classifier=classifier, base_model=base_model)
+    scales = active_scale_set(rubrics, console=console)
+    table, results = _read_data(battery, outcomes, sample, scales, subject)
+    model = make_assessor(assessor, classifier=classifier, base_model=base_model, features=scales.codes)
     if isinstance(model, MultiSubjectAssessor):
-        model.set_params(profiles=ability_profiles(table, results))
+        model.set_params(profiles=ability_profiles(table, results, scales=scales))
     elif subject is None and assessor != "irt":  # irt fits every subject's outcomes at once
         raise InputError(f"--subject is required for the {assessor} assessor")
     rows = join(table, results, subject)
     if rows.empty:
         raise InputError(f"no outcomes for subject {subject!r} on this battery"
                          f"{did_you_mean(str(subject), results['subject'].unique())}", column="subject")
-    model.fit(rows, rows["correct"].to_numpy())
+    if "trials" in rows.columns:
+        model.fit(rows, rows["correct"].to_numpy(), sample_weight=rows["trials"].to_numpy())
+    else:
+        model.fit(rows, rows["correct"].to_numpy())
     save(model, output, subject=None if assessor == "multisubject" else subject)
     console.print(f"fitted {type(model).__name__} on {len(rows)} outcomes; saved to {output}", highlight=False,
                   markup=False)
@@ -126,17 +100,19 @@ def predict(
     output: Path = typer.Option(..., "--output", "-o", help="Where to write instance_id, subject, p_success."),
     subject: str | None = typer.Option(None, help="Subject to predict (default: the one a single-subject assessor "
                                        "was fitted on, or the one --profile names)."),
-    profile: Path | None = typer.Option(None, help="Ability profile of a new subject (abilities.json of assess "
-                                        "profile, or an ability table)."),
+    profile: Path | None = typer.Option(None, help="Ability profile of a new subject: the abilities.json "
+                                        "`assess profile` wrote."),
+    rubrics: list[Path] | None = RubricsOption,
 ) -> None:
     """Success probabilities of a subject on new instances."""
     from predictors import IRTAssessor, MultiSubjectAssessor, load
     from predictors.persistence import read_metadata
 
+    from ..schemas import write_predictions
     from ..sources import read_battery
 
     model = load(model_dir)
-    table = read_battery(battery)
+    table = read_battery(battery, scales=active_scale_set(rubrics, console=console))
     if isinstance(model, (MultiSubjectAssessor, IRTAssessor)):
         extra = read_profile(profile, subject) if profile else None
         if extra is not None:
@@ -158,7 +134,8 @@ def predict(
                              "or use a multi-subject assessor", source=model_dir)
         subject = subject or fitted_on
         p = model.predict_proba(table)[:, 1]
-    write_table(pd.DataFrame({"instance_id": table["instance_id"], "subject": subject or "", "p_success": p}), output)
+    write_predictions(pd.DataFrame({"instance_id": table["instance_id"], "subject": subject or "", "p_success": p}),
+                      output)
     console.print(f"wrote {len(table)} predictions to {output}", highlight=False, markup=False)
 
 
@@ -179,18 +156,26 @@ def evaluate(
     task_column: str = typer.Option("task", help="Battery column grouping task-OOD folds."),
     benchmark_column: str = typer.Option("benchmark", help="Battery column for benchmark-OOD."),
     n_jobs: int = typer.Option(1, help="Parallel fits (-1: all cores)."),
+    rubrics: list[Path] | None = RubricsOption,
 ) -> None:
     """Run the evaluation protocols and write the per-subject table, the summary and calibration plots."""
+    from functools import partial
+
     from predictors import ability_profiles, evaluate as run_evaluation, make_assessor
     from predictors.plots import calibration_figure, rejection_figure, save_figure
 
-    table, results = _read_data(battery, outcomes, sample)
-    models = {name: make_assessor(name, classifier=classifier, base_model=base_model) for name in dict.fromkeys(assessor)}
+    scales = active_scale_set(rubrics, console=console)
+    table, results = _read_data(battery, outcomes, sample, scales)
+    models = {name: make_assessor(name, classifier=classifier, base_model=base_model, features=scales.codes)
+              for name in dict.fromkeys(assessor)}
     tables, summaries, skipped, predictions = [], [], [], []
     for name, model in models.items():
-        result = run_evaluation(model, table, results, protocols=protocol, subjects=subject or None, n_splits=folds,
-                                seeds=tuple(range(seeds)), task_column=task_column, benchmark_column=benchmark_column,
-                                profile_fn=ability_profiles, tolerance=tolerance, n_jobs=n_jobs, progress=True)
+        with progress_bars(console, transient=True) as progress:
+            result = run_evaluation(model, table, results, protocols=protocol, subjects=subject or None,
+                                    n_splits=folds, seeds=tuple(range(seeds)), task_column=task_column,
+                                    benchmark_column=benchmark_column,
+                                    profile_fn=partial(ability_profiles, scales=scales), tolerance=tolerance,
+                                    n_jobs=n_jobs, progress=progress)
         tables.append(result.table.assign(assessor=name))
         summaries.append(result.summary().assign(assessor=name))
         skipped.append(result.skipped.assign(assessor=name))

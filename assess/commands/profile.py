@@ -18,7 +18,9 @@ from ..config import MIN_N, SAMPLE, ProfileConfig, load_profile_config
 from ..errors import InputError
 from ..profile import ProfileResult, run_profile
 from ..report import ABILITIES_JSON, REPORT_HTML, write_comparison
-from ..scales import LEVEL_MAX, SCALE_NAMES
+from ..rubrics import LEVEL_MAX
+from ..scaleset import rubric_folders
+from ..cli_options import RubricsOption, active_scale_set
 
 console = Console()
 stderr = Console(stderr=True)
@@ -54,8 +56,9 @@ def profile_table(results: list[ProfileResult]) -> Table:
     for result in results:
         table.add_column(escape(result.config.subject), justify="right")
     indexed = [r.abilities.set_index("scale") for r in results]
+    names = results[0].scales.names
     for scale in results[0].abilities["scale"]:
-        table.add_row(scale, SCALE_NAMES[scale], *(ability_cell(frame.loc[scale]) for frame in indexed))
+        table.add_row(scale, names[scale], *(ability_cell(frame.loc[scale]) for frame in indexed))
     return table
 
 
@@ -102,6 +105,7 @@ def profile(
     as_json: bool = typer.Option(False, "--json", help="Write the abilities document (abilities.json) to stdout "
                                  "and nothing else there."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors (and --json output)."),
+    rubrics: list[Path] | None = RubricsOption,
 ) -> None:
     """Fit each subject's characteristic curves and write abilities, plots and an HTML report."""
     if configs and subject is not None:
@@ -120,6 +124,11 @@ def profile(
     else:
         loaded = [config_from_flags(subject, battery, outcomes, out, method, bootstrap, min_n)]
         names = ["command line"]
+    if rubrics:
+        loaded = [c.model_copy(update={"rubrics": list(rubric_folders(c.rubrics, [p.resolve() for p in rubrics]))})
+                  for c in loaded]
+    for config in loaded:
+        active_scale_set(None, config.rubrics, console=stderr)
     status = stderr if as_json else console  # --json keeps stdout for the document
     results = _run(loaded, names, force, show=not quiet)
     if as_json:
@@ -134,7 +143,9 @@ def profile(
                          f"accuracy {result.accuracy:.3f}; outputs {state} in {result.config.output_dir} "
                          f"(open {REPORT_HTML})", highlight=False, markup=False)
     if compare_out is not None:
-        write_comparison({r.config.subject: r.abilities for r in results}, compare_out, results[0].config.min_n)
+        names = {code: name for r in results for code, name in r.scales.names.items()}
+        write_comparison({r.config.subject: r.abilities for r in results}, compare_out, results[0].config.min_n,
+                         names)
         if not quiet:
             status.print(f"comparison written to {compare_out}", highlight=False, markup=False)
 

@@ -3,9 +3,14 @@
 A log holds ``eval`` (task, model, ...), ``status`` and ``samples``; each sample has ``id``,
 ``epoch``, ``input`` (a string or chat messages), ``target``, ``output`` (``choices[0].message``
 with string or content-part ``content``) and ``scores`` — one entry per scorer whose ``value`` is
-"C" (correct), "I" (incorrect), "N" (no answer), a number or a boolean. Partial credit ("P",
-0.5) has no binary meaning and is refused with its sample named. Known task layouts (MMLU-Pro,
-BBH and our own ``assess/battery``) give the battery id directly (:mod:`.layouts`).
+"C" (correct), "I" (incorrect), "N" (no answer), "P" (partial credit, 0.5, as Inspect's own
+``value_to_float``), a number in [0, 1] or a boolean; anything else is refused with its sample named.
+
+A log run with several epochs holds one sample per (id, epoch). By default every epoch is kept:
+one record per id with ``successes`` (the sum of its scores) and ``trials`` (its epochs), so
+k of n attempts reach the abilities as binomial counts; ``epoch=N`` reads one epoch alone.
+Known task layouts (MMLU-Pro, BBH and our own ``assess/battery``) give the battery id directly
+(:mod:`.layouts`).
 """
 from __future__ import annotations
 
@@ -19,13 +24,14 @@ from ..errors import InputError
 from .layouts import inspect_battery_id
 from .matching import RECORD_COLUMNS, record_id, scalar_fields
 
-#: Inspect's letter values with a binary meaning.
-LETTER_VALUES: dict[str, int] = {"C": 1, "I": 0, "N": 0}
+#: Inspect's letter values, as its ``value_to_float`` reads them.
+LETTER_VALUES: dict[str, float] = {"C": 1.0, "I": 0.0, "N": 0.0, "P": 0.5}
 
 
 def read_inspect_log(path: str | Path, *, subject: str | None = None, scorer: str | None = None,
-                     epoch: int = 1, id_field: str | None = None) -> pd.DataFrame:
-    """Records (see :mod:`.matching`) of one epoch of a JSON eval log; ``subject`` defaults to ``eval.model``.
+                     epoch: int | None = None, id_field: str | None = None) -> pd.DataFrame:
+    """Records (see :mod:`.matching`) of a JSON eval log, all epochs (default) or one; ``subject`` defaults to
+    ``eval.model``.
 
     ``id_field`` takes the id from ``metadata[id_field]`` of each sample instead of its ``id``.
     """
@@ -40,24 +46,33 @@ def read_inspect_log(path: str | Path, *, subject: str | None = None, scorer: st
     if not isinstance(samples, list) or not samples:
         raise InputError(f"the log has no samples (status {log.get('status')!r}); was it written with "
                          "--no-log-samples?", source=path)
-    records = []
+    records: dict[str, dict[str, Any]] = {}
     for number, sample in enumerate(samples, start=1):
-        if int(sample.get("epoch", 1)) != epoch:
+        if epoch is not None and int(sample.get("epoch", 1)) != epoch:
             continue
         where = f"sample {number} (id {sample.get('id')!r})"
         metadata = sample.get("metadata") if isinstance(sample.get("metadata"), dict) else {}
         if id_field is not None and id_field not in metadata:
             raise InputError(f"{where}: metadata has no field {id_field!r} (fields: {', '.join(metadata) or 'none'})",
                              source=path)
-        records.append({"source": str(path), "row": number, "subject": subject, "task": task,
-                        "record_id": record_id(metadata[id_field] if id_field else sample.get("id")),
+        score = _correct(sample.get("scores"), scorer, path, where)
+        key = record_id(metadata[id_field] if id_field else sample.get("id"))
+        if key in records:  # another epoch of the same sample
+            records[key]["successes"] += score
+            records[key]["trials"] += 1
+            continue
+        records[key] = {"source": str(path), "row": number, "subject": subject, "task": task, "record_id": key,
                         "layout_id": "" if id_field else inspect_battery_id(task, sample.get("id"), metadata),
                         "text": input_text(sample.get("input")), "raw_output": output_text(sample.get("output")),
-                        "correct": _correct(sample.get("scores"), scorer, path, where),
-                        "fields": {"id": sample.get("id"), **scalar_fields(metadata)}})
+                        "fields": {"id": sample.get("id"), **scalar_fields(metadata)},
+                        "successes": score, "trials": 1}
     if not records:
         raise InputError(f"no sample of epoch {epoch}", source=path)
-    return pd.DataFrame(records, columns=RECORD_COLUMNS)
+    table = pd.DataFrame(list(records.values())).reindex(columns=RECORD_COLUMNS)
+    table["correct"] = table["successes"] / table["trials"]
+    if (table["trials"] == 1).all():
+        table[["successes", "trials"]] = float("nan")  # one attempt each: plain outcomes
+    return table
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -102,7 +117,7 @@ def output_text(output: Any) -> str:
     return _text(choices[0].get("message", {}).get("content")) if choices else ""
 
 
-def _correct(scores: Any, scorer: str | None, path: Path, where: str) -> int:
+def _correct(scores: Any, scorer: str | None, path: Path, where: str) -> float:
     if not isinstance(scores, dict) or not scores:
         raise InputError(f"{where} has no scores", source=path)
     if scorer is None:
@@ -115,7 +130,7 @@ def _correct(scores: Any, scorer: str | None, path: Path, where: str) -> int:
     value = scores[scorer].get("value") if isinstance(scores[scorer], dict) else None
     if isinstance(value, str) and value in LETTER_VALUES:
         return LETTER_VALUES[value]
-    if isinstance(value, bool) or (isinstance(value, (int, float)) and value in (0, 1)):
-        return int(value)
-    raise InputError(f"{where}: score {scorer!r} is {value!r}, which is not correct/incorrect "
-                     "(C, I, N, 0, 1, true, false)", source=path)
+    if isinstance(value, bool) or (isinstance(value, (int, float)) and 0 <= value <= 1):
+        return float(value)
+    raise InputError(f"{where}: score {scorer!r} is {value!r}, which is not a score "
+                     "(C, I, N, P, true, false or a number in [0, 1])", source=path)

@@ -4,9 +4,12 @@ Each line is one document: ``doc_id``, ``doc`` (the dataset row), ``target``, ``
 requests: a list of ``[context, continuation]`` pairs in older versions, ``{"gen_args_0":
 {"arg_0": context, "arg_1": ...}}`` in newer ones), ``resps`` / ``filtered_resps`` (the model's
 answers), ``filter`` (when a task has several filters, one line per filter) and one field per
-metric (``acc``, ``acc_norm``, ``exact_match``, ...) holding that document's score. The task is
-named only by the file name; known task layouts (MMLU-Pro, BBH) give the battery id directly
-(:mod:`.layouts`).
+metric (``acc``, ``acc_norm``, ``exact_match``, ...) holding that document's score: 0/1, or a score in
+[0, 1]. A task run with ``repeats`` keeps several responses per document; when ``filtered_resps``
+holds n > 1 of them and the score is a multiple of 1/n (the mean over the attempts, as ``pass@1``
+over n samples), the record keeps the attempts as ``successes`` = score × n of ``trials`` = n.
+The task is named only by the file name; known task layouts (MMLU-Pro, BBH) give the battery id
+directly (:mod:`.layouts`).
 """
 from __future__ import annotations
 
@@ -48,13 +51,14 @@ def read_lm_eval_samples(path: str | Path, subject: str, *, metric: str | None =
         if filter_name is not None and str(line.get("filter", "none")) != filter_name:
             continue
         doc = line.get("doc") or {}
+        score = _score(_required(line, metric, path, line_no), metric, path, line_no)
         doc_id = _required(line, "doc_id", path, line_no) if not id_field else line.get("doc_id")
-        records.append({
+        records.append({**_attempts(score, line.get("filtered_resps")),
             "source": str(path), "row": line_no, "subject": subject, "task": task,
             "record_id": record_id(_field(doc, id_field, path, line_no) if id_field else doc_id),
             "layout_id": "" if id_field else lm_eval_battery_id(task, doc_id, doc),
             "text": _field(doc, text_field, path, line_no) if text_field else first_context(line.get("arguments")),
-            "correct": _binary(_required(line, metric, path, line_no), metric, path, line_no),
+            "correct": score,
             "raw_output": _response_text(line.get("filtered_resps")),
             "fields": {"doc_id": doc_id, **scalar_fields(doc)},
         })
@@ -98,10 +102,23 @@ def _field(doc: dict[str, Any], key: str, path: Path, line_no: int) -> Any:
     return doc[key]
 
 
-def _binary(value: Any, metric: str, path: Path, line_no: int) -> int:
-    if isinstance(value, bool) or value in (0, 1):
-        return int(value)
-    raise InputError(f"metric {metric!r} is {value!r}, not 0 or 1", source=path, row=line_no)
+def _score(value: Any, metric: str, path: Path, line_no: int) -> float:
+    if isinstance(value, bool) or (isinstance(value, (int, float)) and 0 <= value <= 1):
+        return float(value)
+    raise InputError(f"metric {metric!r} is {value!r}, not 0/1 or a score in [0, 1]", source=path, row=line_no)
+
+
+def _attempts(score: float, filtered: Any) -> dict[str, float]:
+    """``successes``/``trials`` of a document answered n > 1 times whose score is a count over n; else nothing."""
+    responses = filtered
+    while isinstance(responses, list) and len(responses) == 1 and isinstance(responses[0], list):
+        responses = responses[0]
+    if not isinstance(responses, list) or len(responses) < 2 or not all(isinstance(r, str) for r in responses):
+        return {}
+    successes = score * len(responses)
+    if abs(successes - round(successes)) > 1e-6:
+        return {}
+    return {"successes": float(round(successes)), "trials": float(len(responses))}
 
 
 def first_context(arguments: Any) -> str:

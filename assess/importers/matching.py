@@ -4,7 +4,10 @@ Records come from other harnesses' logs as a DataFrame with columns ``source`` (
 ``row`` (where the record sits in it, 1-based), ``subject``, ``task`` (the harness's task name, or ""),
 ``record_id`` (the harness's id), ``layout_id`` (the battery id a known task layout gives, see
 :mod:`.layouts`, or ""), ``text`` (the prompt it showed or the question field; may be empty),
-``correct``, ``raw_output`` and ``fields`` (the record's other scalar fields that could serve as ids).
+``correct`` (0/1 or a score in [0, 1]), ``raw_output``, ``fields`` (the record's other scalar fields
+that could serve as ids) and, for a record that stands for several attempts (Inspect epochs,
+lm-eval repeats), ``successes`` and ``trials`` (NaN otherwise). When any record has counts, every
+outcome gets them (a single attempt is 1 trial).
 
 By id, the instance id is ``id_prefix + record_id`` when a prefix is given or no layout is known,
 else ``layout_id``. By prompt, a record matches the battery item
@@ -28,7 +31,7 @@ from ..battery import validate_outcomes
 from ..errors import InputError
 
 RECORD_COLUMNS: tuple[str, ...] = ("source", "row", "subject", "task", "record_id", "layout_id", "text", "correct",
-                                   "raw_output", "fields")
+                                   "raw_output", "fields", "successes", "trials")
 REPORT_COLUMNS: tuple[str, ...] = ("source", "row", "subject", "task", "record_id", "tried_id", "reason", "text")
 #: Length of the prompt prefix used to find battery prompts inside longer logged texts.
 _ANCHOR = 40
@@ -122,6 +125,7 @@ def match_records(records: pd.DataFrame, battery: pd.DataFrame, *, by: MatchBy |
         raise InputError(f"match by 'id' or 'prompt', not {by!r}")
     known = set(battery["instance_id"])
     index = PromptIndex(battery) if by == "prompt" else None
+    counted = "trials" in records.columns and bool(records["trials"].notna().any())
     kept: list[dict] = []
     report: list[dict] = []
     taken: dict[tuple[str, str], str] = {}
@@ -140,9 +144,15 @@ def match_records(records: pd.DataFrame, battery: pd.DataFrame, *, by: MatchBy |
                            "tried_id": tried, "reason": reason, "text": str(record["text"])})
             continue
         taken[(record["subject"], candidates[0])] = f"{record['source']} row {record['row']}"
-        kept.append({"subject": record["subject"], "instance_id": candidates[0], "correct": record["correct"],
-                     "raw_output": record["raw_output"]})
-    outcomes = pd.DataFrame(kept, columns=["subject", "instance_id", "correct", "raw_output"])
+        row = {"subject": record["subject"], "instance_id": candidates[0], "correct": record["correct"],
+               "raw_output": record["raw_output"]}
+        if counted:
+            single = pd.isna(record["trials"])
+            row.update(successes=record["correct"] if single else record["successes"],
+                       trials=1 if single else record["trials"])
+        kept.append(row)
+    columns = ["subject", "instance_id", "correct", "raw_output"] + (["successes", "trials"] if counted else [])
+    outcomes = pd.DataFrame(kept, columns=columns)
     return MatchResult(validate_outcomes(outcomes, "<matched records>", battery), pd.DataFrame(report, columns=REPORT_COLUMNS))
 
 

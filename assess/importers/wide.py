@@ -13,12 +13,12 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ..battery import parse_score
 from ..errors import InputError
 from ..sources import SUBJECT_ALIASES, read_table
 from .matching import RECORD_COLUMNS
 
 Orientation = Literal["subjects-as-rows", "instances-as-rows"]
-_CELL_VALUES = {"1": 1, "1.0": 1, "true": 1, "0": 0, "0.0": 0, "false": 0}
 
 
 def read_wide(path: str | Path, orientation: Orientation = "subjects-as-rows") -> pd.DataFrame:
@@ -39,13 +39,13 @@ def read_wide(path: str | Path, orientation: Orientation = "subjects-as-rows") -
     long = table.melt(id_vars=[label], var_name="column", value_name="cell")
     long["row"] = np.tile(np.arange(1, len(table) + 1), table.shape[1] - 1)
     long = long[long["cell"].notna() & (long["cell"].astype(str).str.strip() != "")]
-    cells = long["cell"].astype(str).str.strip().str.lower().map(_CELL_VALUES)
-    if cells.isna().any():
-        bad = long[cells.isna()].iloc[0]
-        raise InputError(f"cell is {bad['cell']!r}, not 0 or 1", source=path, row=int(bad["row"]),
-                         column=str(bad["column"]))
+    cells, bad = parse_score(long["cell"])
+    if bad.any():
+        first = long[bad].iloc[0]
+        raise InputError(f"cell is {first['cell']!r}, not 0/1 or a score in [0, 1]", source=path,
+                         row=int(first["row"]), column=str(first["column"]))
     records = pd.DataFrame({names[0]: long[label].astype(str), names[1]: long["column"].astype(str),
                             "source": str(path), "row": long["row"], "task": "", "layout_id": "", "text": "",
-                            "correct": cells.astype(int), "raw_output": None})
+                            "correct": cells, "raw_output": None})
     records["fields"] = [{"id": i} for i in records["record_id"]]
-    return records[list(RECORD_COLUMNS)].reset_index(drop=True)
+    return records.reindex(columns=list(RECORD_COLUMNS)).reset_index(drop=True)

@@ -19,11 +19,13 @@ from importlib import import_module
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..backends import BackendConfig
 from ..config import SAMPLE, Filters
 from ..errors import InputError
+from ..registry import SCORERS
+from ..scaleset import RubricsKey, resolve_folders
 from ..yamlio import load_config
 from .scorers import SO_THE_ANSWER_IS
 
@@ -62,7 +64,8 @@ class RunConfig(_Strict):
     backend: BackendConfig
     solver: Literal["generate", "rank"] = "generate"
     chat: bool = Field(False, description="send the prompt as a user message instead of a raw completion")
-    scorer: Literal["auto", "choice", "exact", "numeric", "regex", "judge", "kk", "grid"] = "auto"
+    scorer: str = Field("auto", description="a name of assess.registry.SCORERS: auto, choice, exact, numeric, "
+                                             "regex, judge, kk, grid, or a plugin's")
     regex: str = SO_THE_ANSWER_IS
     tolerance: Tolerance = Field(default_factory=Tolerance)
     judge: BackendConfig | None = None
@@ -71,6 +74,14 @@ class RunConfig(_Strict):
     templates: dict[str, str] = Field(default_factory=dict)
     output: str
     cache: str | None = Field(None, description="SQLite cache; default: the output path with .sqlite")
+    rubrics: RubricsKey = Field(default_factory=list, description="rubric folders whose scales join the bundled ones")
+
+    @field_validator("scorer")
+    @classmethod
+    def _known_scorer(cls, value: str) -> str:
+        if value not in SCORERS.names():
+            raise ValueError(f"unknown scorer {value!r}; choose one of {', '.join(SCORERS.names())}")
+        return value
 
     def resolve(self, base: Path) -> RunConfig:
         """Relative paths become absolute from ``base``; ``sample`` / ``reference`` stay as they are."""
@@ -82,6 +93,7 @@ class RunConfig(_Strict):
             "battery": absolute(self.battery), "output": output,
             "cache": absolute(self.cache) or str(Path(output).with_suffix(".sqlite")),
             "select": self.select.model_copy(update={"instance_ids": absolute(self.select.instance_ids, REFERENCE)}),
+            "rubrics": resolve_folders(self.rubrics, base),
         })
 
 

@@ -6,32 +6,38 @@ selection and the run summary (API keys are never in a config, only the name of 
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
-from rich.console import Console
 
-from ..atomic import write_json, write_with
+from ..atomic import write_with
 from ..backends import make_backend
-from ..battery import validate_outcomes
+from ..battery import validate_battery, validate_outcomes
 from ..config import SAMPLE
 from ..datasets import load_sample, reference_subset
 from ..errors import InputError
+from ..progress import ProgressCallback, report
+from ..registry import SCORERS
+from ..scaleset import ScaleSet, default_scale_set, load_scale_set
+from ..schemas import RunSettingsFile, read_file, write_file
 from ..sources import read_battery
 from .config import REFERENCE, RunConfig, resolve_model
 from .dataset import DEFAULT_TEMPLATES, build_samples, select_rows
 from .judge import JudgeScorer
 from .runner import RunSummary, run_samples
-from .scorers import (AutoScorer, ChoiceScorer, ExactMatchScorer, GridScorer, KnightsKnavesScorer, NumericScorer,
-                      RegexScorer, Scorer)
+from .scorers import Scorer
 from .solvers import GenerateSolver, RankSolver, Solver
 from .store import RunCache
 
 
-def load_battery(spec: str) -> pd.DataFrame:
-    """The bundled sample battery (``sample``) or a battery file."""
-    return load_sample()[0] if spec == SAMPLE else read_battery(spec)
+def load_battery(spec: str, scales: ScaleSet | None = None) -> pd.DataFrame:
+    """The bundled sample battery (``sample``) or a battery file, under a scale set (default: bundled)."""
+    if spec != SAMPLE:
+        return read_battery(spec, scales=scales)
+    battery = load_sample()[0]
+    return battery if scales is None or scales is default_scale_set() else validate_battery(battery, "bundled sample",
+                                                                                            scales)
 
 
 def selected_ids(spec: str | None) -> list[str] | None:
@@ -47,15 +53,8 @@ def selected_ids(spec: str | None) -> list[str] | None:
 
 
 def build_scorer(config: RunConfig, cache: RunCache) -> Scorer:
-    """The scorer a config names (the judge gets its own backend and shares the run cache)."""
-    tol = config.tolerance
-    if config.scorer == "judge":
-        assert config.judge is not None  # checked when the config was loaded
-        return JudgeScorer(make_backend(config.judge), config.judge.model, config.judge.generation, cache)
-    return {"auto": lambda: AutoScorer(tol.rel, tol.abs), "choice": ChoiceScorer, "exact": ExactMatchScorer,
-            "kk": KnightsKnavesScorer, "grid": GridScorer,
-            "numeric": lambda: NumericScorer(tol.rel, tol.abs),
-            "regex": lambda: RegexScorer(config.regex, tol.rel, tol.abs)}[config.scorer]()
+    """The scorer a config names, from :data:`assess.registry.SCORERS` (the judge shares the run cache)."""
+    return SCORERS.get(config.scorer, key="scorer")(config, cache)
 
 
 def build_solver(config: RunConfig) -> Solver:
@@ -66,9 +65,12 @@ def build_solver(config: RunConfig) -> Solver:
     return GenerateSolver(backend, config.backend.generation, config.chat)
 
 
-async def run_job(config: RunConfig, console: Console | None = None) -> tuple[pd.DataFrame, RunSummary]:
-    """Run the configured subject, write its outcomes and settings, and return both with the summary."""
-    battery = load_battery(config.battery)
+async def run_job(config: RunConfig, progress: ProgressCallback | None = None) -> tuple[pd.DataFrame, RunSummary]:
+    """Run the configured subject, write its outcomes and settings, and return both with the summary.
+
+    ``progress`` receives ``generating`` events and a ``run`` note about skipped items.
+    """
+    battery = load_battery(config.battery, load_scale_set(config.rubrics))
     sel = config.select
     rows = select_rows(battery, benchmarks=sel.benchmarks, tasks=sel.tasks, families=sel.answer_formats,
                        instance_ids=selected_ids(sel.instance_ids), limit=sel.limit, stratify=sel.stratify,
@@ -79,23 +81,21 @@ async def run_job(config: RunConfig, console: Console | None = None) -> tuple[pd
     if not samples:
         raise InputError(f"none of the {len(rows)} selected items can be run; first problem: {skipped[0]}")
     if skipped:
-        (console or Console(stderr=True)).print(f"skipped {len(skipped)} unusable item(s), listed in the settings "
-                                                f"file; first: {skipped[0]}", highlight=False, markup=False)
+        report(progress, "run", message=f"skipped {len(skipped)} unusable item(s), listed in the settings file; "
+                                        f"first: {skipped[0]}")
     cache = RunCache(str(config.cache))
     solver = build_solver(config)
     scorer = build_scorer(config, cache)
     identity = {"subject": config.subject, "backend": config.backend.backend, "model": config.backend.model}
     try:
-        outcomes, summary = await run_samples(samples, solver, scorer, cache, config.subject, identity, console)
+        outcomes, summary = await run_samples(samples, solver, scorer, cache, config.subject, identity, progress)
     finally:
         await solver.backend.aclose()
         if isinstance(scorer, JudgeScorer):
             await scorer.backend.aclose()
         cache.close()
     write_outcomes(outcomes, config.output)
-    write_json(settings_path(config.output), {**run_settings(config, solver, summary),
-                                              "skipped": [{"instance_id": e.instance_id, "problem": e.reason}
-                                                          for e in skipped]})
+    write_file(settings_path(config.output), run_settings(config, solver, summary, skipped))
     return outcomes, summary
 
 
@@ -113,10 +113,18 @@ def settings_path(output: str | Path) -> Path:
     return output.with_name(f"{output.stem}.settings.json")
 
 
-def run_settings(config: RunConfig, solver: Solver, summary: RunSummary) -> dict[str, Any]:
-    """Everything that produced the outcomes, for the record."""
-    return {"subject": config.subject, "backend": config.backend.model_dump(), "solver": solver.settings(),
-            "scorer": config.scorer, "regex": config.regex if config.scorer == "regex" else None,
-            "tolerance": config.tolerance.model_dump(), "judge": config.judge.model_dump() if config.judge else None,
-            "fewshot": config.fewshot, "templates": {**DEFAULT_TEMPLATES, **config.templates},
-            "select": config.select.model_dump(), "battery": config.battery, "summary": summary.as_dict()}
+def run_settings(config: RunConfig, solver: Solver, summary: RunSummary,
+                 skipped: Sequence[InputError] = ()) -> RunSettingsFile:
+    """Everything that produced the outcomes, for the record (the schema of ``<output>.settings.json``)."""
+    return RunSettingsFile(
+        subject=config.subject, battery=config.battery, outcomes=config.output, backend=config.backend.model_dump(),
+        solver=solver.settings(), scorer=config.scorer, regex=config.regex if config.scorer == "regex" else None,
+        tolerance=config.tolerance.model_dump(), judge=config.judge.model_dump() if config.judge else None,
+        fewshot=config.fewshot, templates={**DEFAULT_TEMPLATES, **config.templates},
+        select=config.select.model_dump(), rubrics=config.rubrics, summary=summary.as_dict(),
+        skipped=[{"instance_id": e.instance_id, "problem": e.reason} for e in skipped])
+
+
+def read_run_settings(output: str | Path) -> RunSettingsFile:
+    """The settings of the run that wrote the outcomes ``output`` (checked against their schema)."""
+    return read_file(settings_path(output), RunSettingsFile)

@@ -2,7 +2,8 @@
 
 Generations are committed to the cache batch by batch, so an interrupted run resumes where it
 stopped; scores are recomputed on every run (cheap, and a fixed scorer never needs new
-generations). Progress is a rich bar on a terminal and a log line every few batches otherwise.
+generations). Progress goes to a callback as ``generating`` events (items generated of those
+missing); the CLI draws it.
 """
 from __future__ import annotations
 
@@ -14,17 +15,14 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import pandas as pd
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ..leases import Leases
+from ..progress import ProgressCallback, report
 from .dataset import Sample
 from .scorers import Scorer
 from .solvers import Generation, Solver
 from .store import RunCache, cache_key
 
-#: Non-terminal progress: one log line per this many finished batches.
-LOG_EVERY = 10
 #: Seconds between looks at the cache for generations another process is producing.
 POLL_S = 0.2
 
@@ -73,7 +71,8 @@ def sample_keys(samples: Sequence[Sample], identity: dict[str, Any]) -> list[str
 
 
 async def generate_missing(samples: Sequence[Sample], keys: Sequence[str], solver: Solver, cache: RunCache,
-                           console: Console | None = None) -> tuple[dict[str, dict[str, Any]], set[str], float]:
+                           progress: ProgressCallback | None = None
+                           ) -> tuple[dict[str, dict[str, Any]], set[str], float]:
     """Generate every sample whose key is not cached, committing each batch.
 
     Keys are claimed (:class:`~assess.leases.Leases`) before they are generated; those another
@@ -85,52 +84,45 @@ async def generate_missing(samples: Sequence[Sample], keys: Sequence[str], solve
     todo = [(s, k) for s, k in zip(samples, keys) if k not in payloads]
     batches = [todo[i:i + solver.batch_size] for i in range(0, len(todo), solver.batch_size)]
     gate = asyncio.Semaphore(solver.concurrency)
-    console = console or Console(stderr=True, log_path=False)
     started = time.perf_counter()
-    with Progress(TextColumn("generating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=console, disable=not console.is_terminal) as bar:
-        task = bar.add_task("generate", total=len(todo))
-        finished = done = 0
-        generated: set[str] = set()
-        leases = Leases(cache.path)
+    done = 0
+    generated: set[str] = set()
+    leases = Leases(cache.path)
+    report(progress, "generating", 0, len(todo))
 
-        async def run_batch(batch: list[tuple[Sample, str]]) -> None:
-            nonlocal finished, done
-            pending = batch
-            while pending:
-                async with gate:  # claim only what is about to be generated, so other processes get the rest
-                    ours = leases.claim([k for _, k in pending])
-                    payloads.update(cache.get_many([k for _, k in pending]))  # stored meanwhile elsewhere
-                    mine = [(s, k) for s, k in pending if k in ours and k not in payloads]
-                    if mine:
-                        generations = await solver.solve([s for s, _ in mine])
-                        fresh = {k: _payload(g) for (_, k), g in zip(mine, generations)}
-                        cache.put_many(fresh)
-                        payloads.update(fresh)
-                        generated.update(fresh)
-                    leases.release(k for _, k in pending if k in ours)
-                pending = [(s, k) for s, k in pending if k not in payloads]
-                if pending:
-                    await asyncio.sleep(POLL_S)
-            bar.advance(task, len(batch))
-            finished += 1
-            done += len(batch)  # batches finish in any order
-            if not console.is_terminal and (finished % LOG_EVERY == 0 or finished == len(batches)):
-                elapsed = time.perf_counter() - started
-                console.log(f"generated {done}/{len(todo)} ({done / elapsed:.2f} items/s)")
+    async def run_batch(batch: list[tuple[Sample, str]]) -> None:
+        nonlocal done
+        pending = batch
+        while pending:
+            async with gate:  # claim only what is about to be generated, so other processes get the rest
+                ours = leases.claim([k for _, k in pending])
+                payloads.update(cache.get_many([k for _, k in pending]))  # stored meanwhile elsewhere
+                mine = [(s, k) for s, k in pending if k in ours and k not in payloads]
+                if mine:
+                    generations = await solver.solve([s for s, _ in mine])
+                    fresh = {k: _payload(g) for (_, k), g in zip(mine, generations)}
+                    cache.put_many(fresh)
+                    payloads.update(fresh)
+                    generated.update(fresh)
+                leases.release(k for _, k in pending if k in ours)
+            pending = [(s, k) for s, k in pending if k not in payloads]
+            if pending:
+                await asyncio.sleep(POLL_S)
+        done += len(batch)  # batches finish in any order
+        report(progress, "generating", done, len(todo))
 
-        tasks = [asyncio.create_task(run_batch(batch)) for batch in batches]
-        renewer = asyncio.create_task(leases.keep_renewed())
-        try:
-            await asyncio.gather(*tasks)
-        except BaseException:  # the first failure ends the run; finished batches are already committed
-            for pending in tasks:
-                pending.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
-        finally:
-            renewer.cancel()
-            leases.close()
+    tasks = [asyncio.create_task(run_batch(batch)) for batch in batches]
+    renewer = asyncio.create_task(leases.keep_renewed())
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:  # the first failure ends the run; finished batches are already committed
+        for pending in tasks:
+            pending.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+    finally:
+        renewer.cancel()
+        leases.close()
     return payloads, generated, time.perf_counter() - started
 
 
@@ -140,13 +132,14 @@ def _payload(generation: Generation) -> dict[str, Any]:
 
 
 async def run_samples(samples: Sequence[Sample], solver: Solver, scorer: Scorer, cache: RunCache, subject: str,
-                      identity: dict[str, Any], console: Console | None = None) -> tuple[pd.DataFrame, RunSummary]:
+                      identity: dict[str, Any], progress: ProgressCallback | None = None
+                      ) -> tuple[pd.DataFrame, RunSummary]:
     """Outcomes (subject, instance_id, correct, [score,] raw_output, extracted) of ``samples`` and the run's summary.
 
     ``score`` (graded credit in [0, 1]) is there when the scorer gives partial credit.
     """
     keys = sample_keys(samples, {**identity, **solver.settings()})
-    payloads, new_keys, seconds = await generate_missing(samples, keys, solver, cache, console)
+    payloads, new_keys, seconds = await generate_missing(samples, keys, solver, cache, progress)
     new = [payloads[k] for k in new_keys]
     scores = [await scorer.score(s, payloads[k]["text"]) for s, k in zip(samples, keys)]
     outcomes = pd.DataFrame({

@@ -14,6 +14,8 @@ import string
 from dataclasses import dataclass
 from typing import Protocol
 
+from ..errors import InputError
+from ..registry import SCORERS
 from ..generators.grid import parse_position
 from ..generators.kk import ROLE_TRUTHFUL, parse_assignment
 from .dataset import Sample
@@ -70,11 +72,12 @@ def parse_option_letter(output: str, letters: str) -> str | None:
     return None
 
 
-def target_letter(target: str) -> str:
+def target_letter(target: str, instance_id: str | None = None) -> str:
     """The letter of a multiple-choice target written as "C", "(C)" or "c"."""
     letter = target.strip().strip("()[]. ").upper()
     if len(letter) != 1 or letter not in string.ascii_uppercase:
-        raise ValueError(f"multiple-choice target {target!r} is not an option letter")
+        raise InputError(f"multiple-choice target {target!r} is not an option letter", instance_id=instance_id,
+                         column="target")
     return letter
 
 
@@ -119,7 +122,7 @@ class ChoiceScorer:
 
     async def score(self, sample: Sample, output: str) -> Score:
         letter = parse_option_letter(output, "".join(sample.options))
-        return Score(letter == target_letter(sample.target), letter)
+        return Score(letter == target_letter(sample.target, sample.instance_id), letter)
 
 
 class ExactMatchScorer:
@@ -146,7 +149,8 @@ class NumericScorer:
     async def score(self, sample: Sample, output: str) -> Score:
         target = parse_number(sample.target)
         if target is None:
-            raise ValueError(f"numeric target {sample.target!r} of {sample.instance_id} holds no number")
+            raise InputError(f"numeric target {sample.target!r} holds no number", instance_id=sample.instance_id,
+                             column="target")
         value = parse_number(output)
         correct = value is not None and numbers_match(value, target, self.rel_tol, self.abs_tol)
         return Score(correct, None if value is None else f"{value:g}")
@@ -166,9 +170,12 @@ class RegexScorer:
     name = "regex"
 
     def __init__(self, pattern: str = SO_THE_ANSWER_IS, rel_tol: float = 1e-6, abs_tol: float = 1e-9) -> None:
-        self.pattern = re.compile(pattern, re.MULTILINE)
+        try:
+            self.pattern = re.compile(pattern, re.MULTILINE)
+        except re.error as err:
+            raise InputError(f"regex {pattern!r} does not compile ({err})", column="regex") from None
         if self.pattern.groups < 1:
-            raise ValueError(f"regex {pattern!r} needs a capturing group around the answer")
+            raise InputError(f"regex {pattern!r} needs a capturing group around the answer", column="regex")
         self.numeric = NumericScorer(rel_tol, abs_tol)
 
     async def score(self, sample: Sample, output: str) -> Score:
@@ -211,7 +218,8 @@ class KnightsKnavesScorer:
         try:
             expected = {name: ROLE_TRUTHFUL[word] for name, word in json.loads(sample.target).items()}
         except (ValueError, KeyError, AttributeError, TypeError) as err:
-            raise ValueError(f"target of {sample.instance_id} is not a JSON object of role words per name") from err
+            raise InputError("target is not a JSON object of role words per name", instance_id=sample.instance_id,
+                             column="target") from err
         found = parse_assignment(output, list(expected))
         right = sum(found.get(name) == truthful for name, truthful in expected.items())
         extracted = ", ".join(f"{name}={'T' if found[name] else 'L'}" for name in expected if name in found)
@@ -226,6 +234,50 @@ class GridScorer:
     async def score(self, sample: Sample, output: str) -> Score:
         expected = parse_position(sample.target)
         if expected is None:
-            raise ValueError(f"target {sample.target!r} of {sample.instance_id} is not a square and a heading")
+            raise InputError(f"target {sample.target!r} is not a square and a heading", instance_id=sample.instance_id,
+                             column="target")
         answer = parse_position(output)
         return Score(answer == expected, answer)
+
+
+# --- the registry (assess.registry.SCORERS): factory(run config, run cache) -> Scorer ---------------
+
+
+@SCORERS.register("auto")
+def _auto(config, cache) -> Scorer:
+    return AutoScorer(config.tolerance.rel, config.tolerance.abs)
+
+
+@SCORERS.register("choice")
+def _choice(config, cache) -> Scorer:
+    return ChoiceScorer()
+
+
+@SCORERS.register("exact")
+def _exact(config, cache) -> Scorer:
+    return ExactMatchScorer()
+
+
+@SCORERS.register("numeric")
+def _numeric(config, cache) -> Scorer:
+    return NumericScorer(config.tolerance.rel, config.tolerance.abs)
+
+
+@SCORERS.register("regex")
+def _regex(config, cache) -> Scorer:
+    return RegexScorer(config.regex, config.tolerance.rel, config.tolerance.abs)
+
+
+SCORERS.register("kk", lambda config, cache: KnightsKnavesScorer())
+SCORERS.register("grid", lambda config, cache: GridScorer())
+
+
+@SCORERS.register("judge")
+def _judge(config, cache) -> Scorer:
+    """The LLM judge, on its own backend, sharing the run cache."""
+    from ..backends import make_backend
+    from .judge import JudgeScorer
+
+    if config.judge is None:
+        raise InputError("scorer 'judge' needs a judge backend section", column="judge")
+    return JudgeScorer(make_backend(config.judge), config.judge.model, config.judge.generation, cache)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..sqlite import SqliteFile
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, payload TEXT NOT NULL);
@@ -30,18 +31,17 @@ def cache_key(parts: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
-class RunCache:
+class RunCache(SqliteFile):
     """Key → JSON payload, persisted in a SQLite file (WAL mode, one commit per ``put_many``)."""
 
+    what = "run cache"
+
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        super().__init__(path, _SCHEMA, timeout=60)
         try:
-            self._db = sqlite3.connect(self.path, timeout=60)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(_SCHEMA)
             columns = [row[1] for row in self._db.execute("PRAGMA table_info(entries)")]
         except sqlite3.DatabaseError as err:
+            self._db.close()
             raise InputError(f"not a usable run cache ({err})", source=self.path) from err
         if columns != ["key", "payload"]:
             self._db.close()
@@ -82,9 +82,6 @@ class RunCache:
 
     def __len__(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
-
-    def close(self) -> None:
-        self._db.close()
 
 
 def _checked_payload(key: str, text: str, path: Path) -> dict[str, Any]:

@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
         start = time.perf_counter()
         result = evaluate(assessor, battery, outcomes[outcomes["subject"].isin(chosen)], protocols=protocols,
                           n_splits=folds, seeds=plan_seeds, benchmark_column=BENCHMARK_COLUMN,
-                          profile_fn=ability_profiles, n_jobs=args.n_jobs, progress=True)
+                          profile_fn=ability_profiles, n_jobs=args.n_jobs)
         wall = time.perf_counter() - start
         print(f"{name}: {wall:.0f} s", flush=True)
         per_subject.append(result.table.assign(assessor=name))
