@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer.main
 
-from assess.battery import BATTERY_COLUMNS, OUTCOME_COLUMNS
+from assess.battery import COUNT_COLUMNS, OUTCOME_COLUMNS, PROVENANCE_COLUMNS, TEXT_COLUMNS
+from assess.scaleset import default_scale_set
 from assess.cli import app
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
@@ -22,7 +23,8 @@ def test_every_command_has_a_section_with_an_example() -> None:
 
 def test_schemas_name_every_column() -> None:
     text = (DOCS / "schemas.md").read_text()
-    for column in BATTERY_COLUMNS + OUTCOME_COLUMNS:
+    columns = TEXT_COLUMNS + tuple(default_scale_set().codes) + PROVENANCE_COLUMNS + OUTCOME_COLUMNS + COUNT_COLUMNS
+    for column in columns:
         assert f"`{column}`" in text, column
 
 
