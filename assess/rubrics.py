@@ -69,6 +69,18 @@ Text = Annotated[str, AfterValidator(_normalise)]
 NonEmptyText = Annotated[Text, AfterValidator(_non_empty)]
 
 
+class KindRange:
+    """``minimum`` and ``maximum`` of the ``kind`` its subclass holds (``level`` 0–5, ``percentage`` 0–100)."""
+
+    @property
+    def minimum(self) -> float:
+        return KIND_RANGES[self.kind][0]
+
+    @property
+    def maximum(self) -> float:
+        return KIND_RANGES[self.kind][1]
+
+
 class Level(BaseModel):
     """One level of a scale: its number, a short label, the criterion and example prompts."""
 
@@ -82,7 +94,7 @@ class Level(BaseModel):
     band: tuple[float, float] | None = None
 
 
-class Rubric(BaseModel):
+class Rubric(KindRange, BaseModel):
     """A validated rubric for one scale: a level scale (0-5) or a percentage scale (0-100)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -145,14 +157,6 @@ class Rubric(BaseModel):
             end = f" and end at {self.maximum:g}" if index == len(self.levels) - 1 else ""
             raise LocatedValueError(where, f"band of level {index} must start at {start:g}{end}, "
                                            f"above its start (got [{low:g}, {high:g}])")
-
-    @property
-    def minimum(self) -> float:
-        return KIND_RANGES[self.kind][0]
-
-    @property
-    def maximum(self) -> float:
-        return KIND_RANGES[self.kind][1]
 
     def level_of(self, value: float) -> int:
         """The rubric level (0-5) of an annotated value: a level rounded half up, a percentage by its band."""

@@ -23,7 +23,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator
 
 from .errors import InputError
-from .rubrics import KIND_RANGES, Kind, Rubric, load_rubrics, rubric_set_hash
+from .rubrics import Kind, KindRange, Rubric, load_rubrics, rubric_set_hash
 
 #: Value of a ``rubrics:`` config key or ``--rubrics`` option: one folder or several.
 Folders = Sequence[str | Path]
@@ -43,7 +43,7 @@ def resolve_folders(folders: Sequence[str], base: Path) -> list[str]:
 
 
 @dataclass(frozen=True)
-class Scale:
+class Scale(KindRange):
     """One scale of the active set: its code (a battery column), name, family and kind."""
 
     code: str
@@ -51,14 +51,6 @@ class Scale:
     family: str
     kind: Kind
     source: str = ""
-
-    @property
-    def minimum(self) -> float:
-        return KIND_RANGES[self.kind][0]
-
-    @property
-    def maximum(self) -> float:
-        return KIND_RANGES[self.kind][1]
 
     def problem(self, value: float) -> str | None:
         """Why ``value`` is not a valid annotation on this scale, or None when it is."""
