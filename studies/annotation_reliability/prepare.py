@@ -12,6 +12,12 @@ Jobs, each through `assess annotate --export-requests` (all-scales mode, bundled
                (studies/sample_battery/answer_format_fix.csv), pass-1 annotator, protocol v2
   pass2new     an independent second pass on 300 of the new items: 120 of the 171 EQ-Bench items and
                180 of the kk job's puzzles, stratified over people x depth (seeded), pass-2 annotator
+  bbh          every BBH item outside the reference subset whose answer format the fix left alone
+               (5,584), pass-1 annotator, protocol v1 like the existing BBH labels
+  bbhfix       the BBH items outside the reference subset whose answer format the fix changed (387),
+               pass-1 annotator, protocol v2
+  bbh2         an independent second pass on 300 of the bbh and bbhfix items (11 or 12 per task,
+               seeded), pass-2 annotator, protocol v2
 Each job's requests go to work/<job>/requests.jsonl (large, not committed: they are rebuilt
 deterministically) and its items to work/<job>/chunk_NN.items.md — the custom_id and the task
 instance block of each request, what an annotator reads after reading rubrics/ once.
@@ -39,11 +45,15 @@ PASS2_PER_MMLU_CATEGORY = 11
 PASS2_PER_BBH_TASK = 3
 PASS2NEW_EQBENCH = 120
 PASS2NEW_KK = 180
+PASS2_BBH = 300
 #: job -> (annotator file, protocol version)
 JOBS = {"pass1": ("annotator_pass1.yaml", "v1"), "pass2": ("annotator_pass2.yaml", "v1"),
         "calibration": ("annotator_pass1.yaml", "v1"), "eqbench": ("annotator_pass1.yaml", "v1"),
         "kk": ("annotator_pass1.yaml", "v1"), "formatfix": ("annotator_pass1.yaml", "v2"),
-        "pass2new": ("annotator_pass2.yaml", "v1")}
+        "pass2new": ("annotator_pass2.yaml", "v1"), "bbh": ("annotator_pass1.yaml", "v1"),
+        "bbhfix": ("annotator_pass1.yaml", "v2"), "bbh2": ("annotator_pass2.yaml", "v2")}
+#: Jobs chunked task by task (a chunk never mixes tasks, so an annotator rates a task's items together).
+BY_TASK = ("bbh", "bbhfix", "bbh2")
 FORMAT_FIX = HERE.parents[1] / "studies" / "sample_battery" / "answer_format_fix.csv"
 
 
@@ -70,8 +80,25 @@ def batteries() -> dict[str, pd.DataFrame]:
                                 "task": items["scale"], "prompt": items["prompt"], "target": "", "answer_format": ""})
     eqbench = chosen[chosen["benchmark"] == "eqbench_v2"].reset_index(drop=True)
     kk = chosen[chosen["benchmark"] == "knights_knaves"].reset_index(drop=True)
+    rest = battery[(battery["benchmark"] == "bbh") & ~battery["instance_id"].isin(reference_subset())]
+    rest = rest.drop(columns=[c for c in (*ANNOTATED, *PROVENANCE_COLUMNS) if c in rest])
+    rest = rest.sort_values(["task", "instance_id"], kind="stable").reset_index(drop=True)
+    changed = rest["instance_id"].isin(pd.read_csv(FORMAT_FIX)["instance_id"])
     return {"pass1": reference, "pass2": second, "calibration": calibration, "eqbench": eqbench, "kk": kk,
-            "formatfix": fixed, "pass2new": second_pass_new(eqbench, kk)}
+            "formatfix": fixed, "pass2new": second_pass_new(eqbench, kk),
+            "bbh": rest[~changed].reset_index(drop=True), "bbhfix": rest[changed].reset_index(drop=True),
+            "bbh2": spread_over_tasks(rest, PASS2_BBH)}
+
+
+def spread_over_tasks(battery: pd.DataFrame, total: int) -> pd.DataFrame:
+    """A seeded sample of ``total`` items spread over the tasks as evenly as the tasks' sizes allow."""
+    rng = np.random.default_rng(SEED)
+    groups = list(battery.groupby("task", sort=True))
+    sizes = np.full(len(groups), total // len(groups))
+    sizes[rng.choice(len(groups), size=total - sizes.sum(), replace=False)] += 1
+    picks = [i for (_, group), size in zip(groups, sizes)
+             for i in rng.choice(group["instance_id"].to_numpy(), size=size, replace=False)]
+    return battery[battery["instance_id"].isin(picks)].reset_index(drop=True)
 
 
 def second_pass_new(eqbench: pd.DataFrame, kk: pd.DataFrame) -> pd.DataFrame:
@@ -112,12 +139,29 @@ def instance_block(request: dict) -> str:
     return text[start + len("=== TASK INSTANCE ==="):end].strip()
 
 
-def write_chunks(job: str, requests_path: Path) -> int:
+def chunk_bounds(job: str, battery: pd.DataFrame, count: int) -> list[tuple[int, int]]:
+    """(start, stop) of each chunk: every CHUNK requests, or for BY_TASK jobs near-equal parts of each task.
+
+    The requests follow the battery's rows (one per item), which the by-task split relies on and checks.
+    """
+    if job not in BY_TASK:
+        return [(start, min(start + CHUNK, count)) for start in range(0, count, CHUNK)]
+    if count != len(battery):
+        raise SystemExit(f"{job}: {count} requests for {len(battery)} items; cannot chunk by task")
+    bounds = []
+    for rows in battery.groupby("task", sort=False).indices.values():
+        parts = -(-len(rows) // CHUNK)
+        edges = np.linspace(rows[0], rows[-1] + 1, parts + 1).round().astype(int)
+        bounds.extend(zip(edges[:-1], edges[1:]))
+    return bounds
+
+
+def write_chunks(job: str, battery: pd.DataFrame, requests_path: Path) -> int:
     lines = [json.loads(line) for line in requests_path.read_text().splitlines() if line.strip()]
     for old in (WORK / job).glob("chunk_*.items.md"):
         old.unlink()
-    for number, start in enumerate(range(0, len(lines), CHUNK), start=1):
-        parts = [f"### {r['custom_id']}\n{instance_block(r)}\n" for r in lines[start:start + CHUNK]]
+    for number, (start, stop) in enumerate(chunk_bounds(job, battery, len(lines)), start=1):
+        parts = [f"### {r['custom_id']}\n{instance_block(r)}\n" for r in lines[start:stop]]
         (WORK / job / f"chunk_{number:02d}.items.md").write_text("\n".join(parts))
     return len(lines)
 
@@ -127,7 +171,7 @@ def main() -> None:
     for job, battery in batteries().items():
         if wanted and job not in wanted:
             continue
-        count = write_chunks(job, export(job, battery))
+        count = write_chunks(job, battery, export(job, battery))
         print(f"{job}: {len(battery)} items, {count} requests exported, chunks of {CHUNK} in {WORK / job}")
 
 
