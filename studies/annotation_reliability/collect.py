@@ -31,7 +31,7 @@ ROOT = HERE.parents[1]
 WORK = HERE / "work"
 ANSWERS = HERE / "answers"
 #: Jobs whose labels are the bundled sample's reference annotations (pass 2, pass2new and calibration only measure).
-SHIPPED = ("pass1", "eqbench", "kk", "formatfix", "bbh", "bbhfix")
+SHIPPED = ("pass1", "eqbench", "kk", "formatfix", "bbh", "bbhfix", "gen")
 
 
 def results_lines(job: str) -> list[str]:

@@ -18,6 +18,8 @@ Jobs, each through `assess annotate --export-requests` (all-scales mode, bundled
                pass-1 annotator, protocol v2
   bbh2         an independent second pass on 300 of the bbh and bbhfix items (11 or 12 per task,
                seeded), pass-2 annotator, protocol v2
+  gen          the generated constrained-writing (252), word-rule (255) and grid-navigation (120) items,
+               pass-1 annotator, protocol v1, chunked task by task
 Each job's requests go to work/<job>/requests.jsonl (large, not committed: they are rebuilt
 deterministically) and its items to work/<job>/chunk_NN.items.md — the custom_id and the task
 instance block of each request, what an annotator reads after reading rubrics/ once.
@@ -51,9 +53,14 @@ JOBS = {"pass1": ("annotator_pass1.yaml", "v1"), "pass2": ("annotator_pass2.yaml
         "calibration": ("annotator_pass1.yaml", "v1"), "eqbench": ("annotator_pass1.yaml", "v1"),
         "kk": ("annotator_pass1.yaml", "v1"), "formatfix": ("annotator_pass1.yaml", "v2"),
         "pass2new": ("annotator_pass2.yaml", "v1"), "bbh": ("annotator_pass1.yaml", "v1"),
-        "bbhfix": ("annotator_pass1.yaml", "v2"), "bbh2": ("annotator_pass2.yaml", "v2")}
+        "bbhfix": ("annotator_pass1.yaml", "v2"), "bbh2": ("annotator_pass2.yaml", "v2"),
+        "gen": ("annotator_pass1.yaml", "v1")}
 #: Jobs chunked task by task (a chunk never mixes tasks, so an annotator rates a task's items together).
-BY_TASK = ("bbh", "bbhfix", "bbh2")
+BY_TASK = ("bbh", "bbhfix", "bbh2", "gen")
+#: Benchmarks of the generated items the gen job annotates.
+GENERATED = ("constrained_writing", "word_rules", "grid_navigation")
+#: What the annotator reads as a constrained-writing item's reference answer.
+WRITING_TARGET = "Any text on the topic that meets every rule listed in the prompt (each rule is checked exactly)."
 FORMAT_FIX = HERE.parents[1] / "studies" / "sample_battery" / "answer_format_fix.csv"
 
 
@@ -84,10 +91,15 @@ def batteries() -> dict[str, pd.DataFrame]:
     rest = rest.drop(columns=[c for c in (*ANNOTATED, *PROVENANCE_COLUMNS) if c in rest])
     rest = rest.sort_values(["task", "instance_id"], kind="stable").reset_index(drop=True)
     changed = rest["instance_id"].isin(pd.read_csv(FORMAT_FIX)["instance_id"])
+    gen = chosen[chosen["benchmark"].isin(GENERATED)]
+    gen = gen.drop(columns=[c for c in (*ANNOTATED, *PROVENANCE_COLUMNS) if c in gen]).dropna(axis=1, how="all")
+    gen = gen.sort_values(["benchmark", "task", "instance_id"], kind="stable").reset_index(drop=True)
+    # A writing task's target is the checker's JSON list of its rules; the annotator reads what it means instead.
+    gen.loc[gen["benchmark"] == "constrained_writing", "target"] = WRITING_TARGET
     return {"pass1": reference, "pass2": second, "calibration": calibration, "eqbench": eqbench, "kk": kk,
             "formatfix": fixed, "pass2new": second_pass_new(eqbench, kk),
             "bbh": rest[~changed].reset_index(drop=True), "bbhfix": rest[changed].reset_index(drop=True),
-            "bbh2": spread_over_tasks(rest, PASS2_BBH)}
+            "bbh2": spread_over_tasks(rest, PASS2_BBH), "gen": gen}
 
 
 def spread_over_tasks(battery: pd.DataFrame, total: int) -> pd.DataFrame:

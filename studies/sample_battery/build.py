@@ -5,7 +5,8 @@ Writes ``assess/data/sample/{battery,outcomes}.parquet`` in the battery / outcom
 ``score`` beside the binary ``correct``), and ``reference_subset.txt``: the seeded, stratified
 selection of items that receive reference annotations (90 MMLU-Pro items per category, spread
 evenly over the source benchmarks present in that category; 20 items per BBH task; all 171
-EQ-Bench items; every original Knights-and-Knaves puzzle, 15 per people x depth cell).
+EQ-Bench items; every original Knights-and-Knaves puzzle, 15 per people x depth cell; every generated
+constrained-writing, word-rule and grid-navigation item).
 
     python studies/sample_battery/build.py [--shared ../shared/data]
 """
@@ -22,7 +23,7 @@ import pandas as pd
 
 from assess import atomic
 from assess.battery import validate_battery, validate_outcomes
-from assess.generators import kk
+from assess.generators import grid, kk, rules, write
 from assess.runs.dataset import listed_options
 
 HERE = Path(__file__).resolve().parent
@@ -32,6 +33,11 @@ SEED = 20261123
 MMLU_PER_CATEGORY = 90
 BBH_PER_TASK = 20
 KK_PEOPLE, KK_DEPTHS, KK_PER_CELL = range(2, 9), range(2, 5), 15
+#: Generated CEe, CL and SNs items: (first parameter values, second parameter values, items per cell).
+WRITE_CELLS = (range(1, 7), range(1, 7), 7)        # constraints x sentences: 252 writing tasks
+RULES_CELLS = ((1, 2, 3), (2, 3, 4, 6, 8), 17)     # depth x examples: 255 rule puzzles
+GRID_CELLS = ((3, 5, 7), (2, 4, 8, 12, 16), 8)     # size x steps: 120 walks
+GENERATED = ("constrained_writing", "word_rules", "grid_navigation")
 
 
 def mmlu_pro(shared: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -143,6 +149,17 @@ def knights_knaves() -> pd.DataFrame:
     return rows
 
 
+def generated() -> pd.DataFrame:
+    """The constrained-writing (CEe), word-rule (CL) and grid-navigation (SNs) items, stratified over their cells."""
+    parts = [pd.DataFrame(module.battery(*cells, SEED)) for module, cells in
+             ((write, WRITE_CELLS), (rules, RULES_CELLS), (grid, GRID_CELLS))]
+    for part in parts:
+        part["source"] = "generated/" + part["benchmark"]
+        part["source_benchmark"] = part["benchmark"]
+        print(f"{part['benchmark'].iloc[0]}: {len(part)} items")
+    return pd.concat(parts, ignore_index=True)
+
+
 def reference_subset(battery: pd.DataFrame) -> list[str]:
     """Seeded stratified selection of instance ids for reference annotation."""
     rng = np.random.default_rng(SEED)
@@ -159,6 +176,7 @@ def reference_subset(battery: pd.DataFrame) -> list[str]:
     chosen.extend(battery.loc[battery["benchmark"] == "eqbench_v2", "instance_id"])
     puzzles = battery[battery["benchmark"] == "knights_knaves"]
     chosen.extend(puzzles.loc[puzzles["variant"] == "original", "instance_id"])
+    chosen.extend(battery.loc[battery["benchmark"].isin(GENERATED), "instance_id"])
     return chosen
 
 
@@ -185,7 +203,7 @@ def main() -> None:
     bbh_battery, bbh_outcomes, changes = bbh(args.shared)
     parts = [mmlu_pro(args.shared), (bbh_battery, bbh_outcomes)]
     eq_battery, eq_outcomes = eqbench(args.shared)
-    battery = validate_battery(pd.concat([b for b, _ in parts] + [eq_battery, knights_knaves()], ignore_index=True),
+    battery = validate_battery(pd.concat([b for b, _ in parts] + [eq_battery, knights_knaves(), generated()], ignore_index=True),
                                "sample battery")
     outcomes = validate_outcomes(pd.concat([o for _, o in parts], ignore_index=True), "sample outcomes", battery)
     eq_outcomes = validate_outcomes(eq_outcomes, "EQ-Bench outcomes", battery)
