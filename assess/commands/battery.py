@@ -1,7 +1,7 @@
 """`assess battery ...`: build batteries (generated puzzles, downloaded benchmarks) as battery files.
 
-Sub-commands join the one Typer group :data:`battery_app`: ``kk`` and ``grid`` live here, ``hf`` in
-:mod:`.battery_hf`.
+Sub-commands join the one Typer group :data:`battery_app`: ``kk``, ``grid``, ``write`` and ``rules`` live
+here, ``hf`` in :mod:`.battery_hf`.
 """
 from __future__ import annotations
 
@@ -75,6 +75,41 @@ def grid(
     table = validate_battery(pd.DataFrame(rows), "generated walks")
     write_table(table, out)
     console.print(f"wrote {len(table)} walks -> {out}", highlight=False)
+
+
+@battery_app.command("write")
+def write(
+    out: Path = typer.Option(..., "--out", "-o", help="Battery file to write (.parquet or .csv)."),
+    constraints: str = typer.Option("1..6", "--constraints", help="Constraints per task, the sentence count "
+                                    "included: N, A..B or A,B,C (1-6)."),
+    sentences: str = typer.Option("1..6", "--sentences", help="Sentences asked for: N, A..B or A,B,C (1-6)."),
+    n: int = typer.Option(5, "--n", min=1, help="Tasks per (constraints, sentences) cell."),
+    seed: int = typer.Option(0, "--seed", help="Random seed (each cell has its own stream)."),
+) -> None:
+    """Constrained-writing tasks (verbal expression): a short text under constraints checked exactly."""
+    from ..generators import write as generator
+
+    rows = generator.battery(parse_range(constraints, "--constraints"), parse_range(sentences, "--sentences"), n, seed)
+    table = validate_battery(pd.DataFrame(rows), "generated writing tasks")
+    write_table(table, out)
+    console.print(f"wrote {len(table)} writing tasks -> {out}", highlight=False)
+
+
+@battery_app.command("rules")
+def rules(
+    out: Path = typer.Option(..., "--out", "-o", help="Battery file to write (.parquet or .csv)."),
+    depth: str = typer.Option("1..3", "--depth", help="Operations the secret rule chains: N, A..B or A,B,C (1-3)."),
+    examples: str = typer.Option("2..6", "--examples", help="Example pairs shown: N, A..B or A,B,C (2-8)."),
+    n: int = typer.Option(5, "--n", min=1, help="Puzzles per (depth, examples) cell."),
+    seed: int = typer.Option(0, "--seed", help="Random seed (each cell has its own stream)."),
+) -> None:
+    """Made-up word-rule puzzles (learning from examples), each rule identifiable from its examples."""
+    from ..generators import rules as generator
+
+    rows = generator.battery(parse_range(depth, "--depth"), parse_range(examples, "--examples"), n, seed)
+    table = validate_battery(pd.DataFrame(rows), "generated rule puzzles")
+    write_table(table, out)
+    console.print(f"wrote {len(table)} rule puzzles -> {out}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
