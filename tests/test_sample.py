@@ -9,7 +9,7 @@ import pandas as pd
 
 from assess.annotate.prompts import check_listed_options, rubric_set_hash
 from assess.datasets import load_sample, reference_subset, sample_dir
-from assess.generators import kk
+from assess.generators import grid, kk, rules, write
 from assess.rubrics import load_rubrics
 from assess.scales import ANNOTATED
 
@@ -18,14 +18,17 @@ FORMAT_FIX = Path(__file__).resolve().parents[1] / "studies" / "sample_battery" 
 
 #: Knights and Knaves: 315 puzzles (15 per people x depth cell), 3 variants each, 6 statement variants impossible.
 KK_ITEMS = 315 * 4 - 6
+#: Generated items: 252 writing tasks (6 x 6 cells of 7), 255 rule puzzles (3 x 5 cells of 17), 120 walks (3 x 5 of 8).
+GENERATED = {"constrained_writing": 252, "word_rules": 255, "grid_navigation": 120}
 
 
 def test_sample_loads_in_one_line_with_every_item():
     battery, outcomes = load_sample()
-    assert len(battery) == 12_032 + 6_511 + 171 + KK_ITEMS
+    assert len(battery) == 12_032 + 6_511 + 171 + KK_ITEMS + sum(GENERATED.values())
     assert battery["benchmark"].value_counts().to_dict() == {"mmlu_pro": 12_032, "bbh": 6_511, "eqbench_v2": 171,
-                                                             "knights_knaves": KK_ITEMS}
-    pattern = r"^(mmlu_pro/\d+|bbh/[a-z_]+/\d+|eqbench_v2/\d+|kk/[2-8]p-d[2-4]/\d{4}(/(statement|names|roles))?)$"
+                                                             "knights_knaves": KK_ITEMS, **GENERATED}
+    pattern = (r"^(mmlu_pro/\d+|bbh/[a-z_]+/\d+|eqbench_v2/\d+|kk/[2-8]p-d[2-4]/\d{4}(/(statement|names|roles))?"
+               r"|write/c[1-6]-s[1-6]/\d{4}|rules/d[1-3]-e[2-8]/\d{4}|grid/[357]x[357]-s\d+/\d{4})$"
     assert battery["instance_id"].str.match(pattern).all()
     assert set(outcomes["subject"]) >= {"Meta-Llama-3_1-8B-Instruct", "code-davinci-002-cot", "gemma-3-270m",
                                         "gpt-4-0613"}
@@ -34,8 +37,12 @@ def test_sample_loads_in_one_line_with_every_item():
 
 def test_reference_subset_is_annotated_on_every_scale_with_provenance():
     battery, outcomes = load_sample(annotated_only=True)
-    assert sorted(battery["instance_id"]) == sorted(reference_subset())
-    assert len(battery) == 1_260 + 540 + 171 + 315
+    every, _ = load_sample()
+    generated = every[every["benchmark"].isin(GENERATED)]
+    pending = set(generated.loc[generated[list(ANNOTATED)].isna().all(axis=1), "instance_id"])  # gen job not collected
+    assert sorted(battery["instance_id"]) == sorted(set(reference_subset()) - pending)
+    assert set(generated["instance_id"]) <= set(reference_subset())
+    assert len(battery) == 1_260 + 540 + 171 + 315 + len(generated) - len(pending)
     assert battery[list(ANNOTATED)].notna().all().all()
     assert set(battery["annotator"]) == {"claude-reference-pass1"}
     assert set(outcomes["instance_id"]) <= set(battery["instance_id"])
@@ -60,7 +67,7 @@ def test_eqbench_keeps_the_graded_score_beside_the_binary_rule():
     assert runs["subject"].nunique() == 70 and len(runs) == 70 * 171
     assert runs["score"].between(0, 1).all()
     assert (runs["correct"] == (runs["score"] >= 0.7).astype(int)).all()
-    assert outcomes.loc[~outcomes["instance_id"].isin(items) & ~outcomes["instance_id"].str.startswith("kk/"),
+    assert outcomes.loc[~outcomes["instance_id"].isin(items) & ~outcomes["instance_id"].str.match(r"(kk|write)/"),
                         "score"].isna().all()
 
 
@@ -75,6 +82,30 @@ def test_knights_and_knaves_puzzles_are_solved_and_scored_in_the_sample():
     assert variants["original_id"].isin(puzzles.loc[puzzles["variant"] == "original", "instance_id"]).all()
     gemma = outcomes[(outcomes["subject"] == "gemma-3-270m") & outcomes["instance_id"].isin(puzzles["instance_id"])]
     assert len(gemma) == 42 and gemma["score"].between(0, 1).all()
+
+
+def test_generated_items_are_answered_by_their_construction_and_run_by_gemma():
+    battery, outcomes = load_sample()
+    tasks = battery[battery["benchmark"] == "constrained_writing"]
+    assert tasks.groupby(["constraints", "sentences"]).size().eq(7).all() and len(tasks) == 252
+    for _, row in tasks.iterrows():
+        constraints = json.loads(row["target"])
+        assert len(constraints) == row["constraints"] and constraints[0] == {"kind": "sentences", "n": row["sentences"]}
+        assert write._compatible(constraints)
+    puzzles = battery[battery["benchmark"] == "word_rules"]
+    assert puzzles.groupby(["depth", "examples"]).size().eq(17).all() and len(puzzles) == 255
+    for _, row in puzzles.iterrows():
+        query = row["prompt"].split("Apply the same rule to: ")[1].split("\n")[0]
+        assert rules.apply(json.loads(row["rule"]), query) == row["target"]
+    walks = battery[battery["benchmark"] == "grid_navigation"]
+    assert walks.groupby(["size", "steps"]).size().eq(8).all() and len(walks) == 120
+    assert walks["target"].map(grid.parse_position).eq(walks["target"]).all()
+    gemma = outcomes[outcomes["subject"] == "gemma-3-270m"]
+    for benchmark, items in GENERATED.items():
+        ran = gemma[gemma["instance_id"].isin(battery.loc[battery["benchmark"] == benchmark, "instance_id"])]
+        assert ran["instance_id"].nunique() == len(ran) == items, benchmark
+    graded = gemma[gemma["instance_id"].isin(tasks["instance_id"])]
+    assert graded["score"].between(0, 1).all() and (graded["correct"] == (graded["score"] == 1).astype(int)).all()
 
 
 def test_unannotated_items_keep_missing_levels():
