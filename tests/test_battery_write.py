@@ -75,7 +75,7 @@ def test_generated_tasks_are_seeded_compatible_and_sized_by_their_parameters() -
         kinds = [c["kind"] for c in constraints]
         assert len(constraints) == row["constraints"] and kinds[0] == "sentences" and len(set(kinds)) == len(kinds)
         assert constraints[0]["n"] == row["sentences"]
-        assert write._compatible(constraints)
+        assert write.compatible(constraints)
         assert all(write.constraint_text(c) in row["prompt"] for c in constraints)
         letter = next((c["letter"] for c in constraints if c["kind"] == "forbidden_letter"), None)
         words = next((c["words"] for c in constraints if c["kind"] == "required_words"), [])
@@ -84,13 +84,13 @@ def test_generated_tasks_are_seeded_compatible_and_sized_by_their_parameters() -
 
 def test_contradicting_constraints_are_never_drawn_together() -> None:
     base = {"kind": "sentences", "n": 2}
-    assert not write._compatible([base, {"kind": "forbidden_letter", "letter": "w"},
+    assert not write.compatible([base, {"kind": "forbidden_letter", "letter": "w"},
                                   {"kind": "required_words", "words": ["window"]}])
-    assert not write._compatible([base, {"kind": "first_word", "word": "Today"},
+    assert not write.compatible([base, {"kind": "first_word", "word": "Today"},
                                   {"kind": "sentence_initials", "letters": "TA"}])
-    assert not write._compatible([base, {"kind": "word_range", "low": 30, "high": 40},
+    assert not write.compatible([base, {"kind": "word_range", "low": 30, "high": 40},
                                   {"kind": "max_sentence_words", "n": 12}])
-    assert write._compatible([base, {"kind": "word_range", "low": 20, "high": 30},
+    assert write.compatible([base, {"kind": "word_range", "low": 20, "high": 30},
                               {"kind": "max_sentence_words", "n": 12}])
 
 

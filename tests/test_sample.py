@@ -91,7 +91,7 @@ def test_generated_items_are_answered_by_their_construction_and_run_by_gemma():
     for _, row in tasks.iterrows():
         constraints = json.loads(row["target"])
         assert len(constraints) == row["constraints"] and constraints[0] == {"kind": "sentences", "n": row["sentences"]}
-        assert write._compatible(constraints)
+        assert write.compatible(constraints)
     puzzles = battery[battery["benchmark"] == "word_rules"]
     assert puzzles.groupby(["depth", "examples"]).size().eq(17).all() and len(puzzles) == 255
     for _, row in puzzles.iterrows():

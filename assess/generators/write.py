@@ -165,7 +165,7 @@ def _draw(kind: str, rng: np.random.Generator, sentences: int, topic_word: str) 
     return {"kind": kind}
 
 
-def _compatible(constraints: Sequence[dict]) -> bool:
+def compatible(constraints: Sequence[dict]) -> bool:
     """No two constraints contradict: a banned letter in a required word, a too-tight length, a clash of kinds."""
     kinds = {c["kind"] for c in constraints}
     if any(pair <= kinds for pair in _CLASHES):
@@ -200,7 +200,7 @@ def generate(rng: np.random.Generator, constraints: int, sentences: int) -> Task
     for _ in range(MAX_TRIES):
         kinds = [str(k) for k in rng.choice(np.array(KINDS), size=constraints - 1, replace=False)]
         drawn = [{"kind": "sentences", "n": sentences}] + [_draw(k, rng, sentences, topic_word) for k in kinds]
-        if _compatible(drawn):
+        if compatible(drawn):
             return Task(topic, tuple(drawn))
     raise InputError(f"no compatible set of {constraints} constraints after {MAX_TRIES} draws")
 
