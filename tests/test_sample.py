@@ -28,7 +28,7 @@ def test_sample_loads_in_one_line_with_every_item():
     assert battery["benchmark"].value_counts().to_dict() == {"mmlu_pro": 12_032, "bbh": 6_511, "eqbench_v2": 171,
                                                              "knights_knaves": KK_ITEMS, **GENERATED}
     pattern = (r"^(mmlu_pro/\d+|bbh/[a-z_]+/\d+|eqbench_v2/\d+|kk/[2-8]p-d[2-4]/\d{4}(/(statement|names|roles))?"
-               r"|write/c[1-6]-s[1-6]/\d{4}|rules/d[1-3]-e[2-8]/\d{4}|grid/[357]x[357]-s\d+/\d{4})$"
+               r"|write/c[1-6]-s[1-6]/\d{4}|rules/d[1-3]-e[2-8]/\d{4}|grid/[357]x[357]-s\d+/\d{4})$")
     assert battery["instance_id"].str.match(pattern).all()
     assert set(outcomes["subject"]) >= {"Meta-Llama-3_1-8B-Instruct", "code-davinci-002-cot", "gemma-3-270m",
                                         "gpt-4-0613"}
