@@ -122,7 +122,7 @@ class EmbeddingAssessor(TabularAssessor):
             model = make_classifier(self.classifier, self.random_state, self.n_jobs, self.C or 1.0)
             fit_weighted(model, features, target, weight)
             return model
-        splits = inner_splits(target, self.inner_splits, self.random_state, groups, units)
+        splits = inner_splits(target, self.inner_splits, self.random_state, groups, units, weight)
         self.C_, _ = choose_logistic_C(features, target, splits, LOGISTIC_CS, weight=weight)
         return fit_logistic(features, target, self.C_, random_state=self.random_state, weight=weight)
 
@@ -166,7 +166,7 @@ class CombinedAssessor(EmbeddingAssessor):
 
     def _matrices(self, X: pd.DataFrame) -> list[np.ndarray]:
         demands = demand_features(X, check_features(self.features), type(self).__name__)
-        return [demands, self._embeddings(X)]
+        return [demands, self._embeddings(X).astype(np.float64)]  # float64: a reloaded model predicts the same
 
     def _fit_rows(self, X: pd.DataFrame, y: Sequence[float], sample_weight: Sequence[float] | None,
                   groups: Sequence | None) -> "CombinedAssessor":
@@ -177,7 +177,7 @@ class CombinedAssessor(EmbeddingAssessor):
         group_rows = None if groups is None else inner_groups(groups, len(X), who)[rows]
         demands, embeddings = self._matrices(X)
         text_groups = pd.factorize(pd.Series(texts(X, self.text_column, who)))[0][rows]
-        splits = inner_splits(labels, self.inner_splits, self.random_state, group_rows, rows)
+        splits = inner_splits(labels, self.inner_splits, self.random_state, group_rows, rows, weight)
         self.model_ = combiner.fit(demands[rows], embeddings[rows], labels, splits, weight, text_groups)
         self.chosen_, self.inner_scores_, self.C_ = self.model_.name, self.model_.scores, self.model_.scores["C"]
         self.classes_ = np.array([0, 1])

@@ -195,8 +195,10 @@ class Combiner:
                                        lambda c, rows: c(p[rows]), fold, held) for kind in self.calibrations}
         w = _w(weight, held)
         raw_auroc = _within_fold_auroc(p, y, weight, fold, held)
-        admitted = {k: ece(y[held], q[held], weight=w) for k, q in calibrated.items()
-                    if k == "none" or _within_fold_auroc(q, y, weight, fold, held) >= raw_auroc - CALIBRATION_SLACK}
+        scores = {k: ece(y[held], q[held], weight=w) for k, q in calibrated.items()}
+        admitted = {k: v for k, v in scores.items()
+                    if k == "none" or _within_fold_auroc(calibrated[k], y, weight, fold, held) >= raw_auroc - CALIBRATION_SLACK}
+        admitted = admitted or scores  # without "none" among the candidates, one of them must be taken
         return min(admitted, key=admitted.get), admitted
 
     def _boost(self, tabular: np.ndarray, text: np.ndarray, y: np.ndarray, weight: np.ndarray | None):

@@ -74,7 +74,7 @@ class MultiSubjectCombinedAssessor(MultiSubjectAssessor):
 
     def _embeddings(self, X: pd.DataFrame) -> np.ndarray:
         return embed_texts(texts(X, self.text_column, type(self).__name__), self.model, self.cache_dir,
-                           allow_download=self.allow_download)
+                           allow_download=self.allow_download).astype(np.float64)
 
     def _fit_model(self, X: pd.DataFrame, target: np.ndarray, weight: np.ndarray | None = None):
         combiner = combiner_of(self)

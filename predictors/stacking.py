@@ -29,12 +29,13 @@ Split = tuple[np.ndarray, np.ndarray]
 
 
 def inner_splits(y: np.ndarray, n_splits: int, random_state: int | None, groups: np.ndarray | None = None,
-                 units: np.ndarray | None = None) -> list[Split]:
+                 units: np.ndarray | None = None, weight: np.ndarray | None = None) -> list[Split]:
     """Inner folds of the training rows ``y`` (n,).
 
     With ``groups`` (n,) holding at least two values: group k-fold (no group on both sides, as in the
-    task-, benchmark- or instance-grouped protocols); otherwise stratified k-fold (fewer folds when a
-    class is rare). ``units`` (n,): rows of one unit (one graded outcome) stay together.
+    task-, benchmark- or instance-grouped protocols); otherwise k-fold stratified by each unit's
+    (weighted) success rate ≥ 0.5 (fewer folds when a class is rare). ``units`` (n,): rows of one unit
+    (one graded outcome) stay together.
     """
     units = np.arange(len(y)) if units is None else np.asarray(units)
     names, first, inverse = np.unique(units, return_index=True, return_inverse=True)
@@ -43,7 +44,8 @@ def inner_splits(y: np.ndarray, n_splits: int, random_state: int | None, groups:
         k = min(n_splits, len(np.unique(unit_groups)))
         folds = GroupKFold(k, shuffle=True, random_state=random_state).split(names, groups=unit_groups)
     else:
-        labels = (np.bincount(inverse, weights=y, minlength=len(names)) / np.bincount(inverse) >= 0.5).astype(int)
+        w = np.ones(len(y)) if weight is None else weight
+        labels = (np.bincount(inverse, weights=w * y) / np.bincount(inverse, weights=w) >= 0.5).astype(int)
         k = min(n_splits, int(np.bincount(labels, minlength=2).min()))
         if k < 2:
             raise InputError("inner cross-validation needs at least 2 successes and 2 failures in the training rows")

@@ -32,7 +32,7 @@ BENCHMARK_COLUMN = "source_benchmark"
 #: The fine-tuned assessor is far slower on CPU: fewer subjects, one seed, in distribution only by default.
 FINETUNE_PROTOCOLS = ("in_distribution",)
 #: Each combined assessor and the parts it must match (AUROC ≥ best part − 0.01, ECE ≤ that part's).
-RULES = {"combined": ("demand", "embedding"), "multisubject-combined": ("multisubject",)}
+RULES = {"combined": ("demand", "embedding"), "multisubject-combined": ("multisubject", "embedding")}
 
 
 def optional_plans(subjects: list[str], seeds: tuple[int, ...]) -> list[tuple]:
@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
     if args.finetune_subjects:
         plans.append(("finetuned", finetune, FINETUNE_PROTOCOLS, finetune_subjects, seeds[:1]))
     plans = [plan for plan in plans if not args.only or plan[0] in args.only]
-    per_subject, summaries, skipped = [], [], []
+    per_subject, summaries, skipped, choices = [], [], [], []
     for name, assessor, protocols, chosen, plan_seeds in plans:
         start = time.perf_counter()
         result = evaluate(assessor, battery, outcomes[outcomes["subject"].isin(chosen)], protocols=protocols,
@@ -95,12 +95,14 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
         per_subject.append(result.table.assign(assessor=name))
         summaries.append(result.summary().assign(assessor=name, wall_seconds=wall))
         skipped.append(result.skipped.assign(assessor=name))
+        choices.append(result.choices().assign(assessor=name))
         first = result.predictions[result.predictions["seed"] == seeds[0]]
         save_figure(calibration_figure(first, title=f"{name} assessor"), args.out / f"calibration_{name}.png")
     summary = pd.concat(summaries, ignore_index=True)
     write_text(args.out / "per_subject.csv", pd.concat(per_subject, ignore_index=True).to_csv(index=False))
     write_text(args.out / "summary.csv", summary.to_csv(index=False))
     write_text(args.out / "skipped.csv", pd.concat(skipped, ignore_index=True).to_csv(index=False))
+    write_text(args.out / "choices.csv", pd.concat(choices, ignore_index=True).to_csv(index=False))
     table = markdown_table(summary, battery, outcomes, subjects, finetune_subjects, seeds, folds, args)
     write_text(args.out / "table.md", table)
     rules = rule_table(summary)
