@@ -12,11 +12,13 @@ says, see :func:`predictors.stacking.inner_splits`) every variant gets out-of-fo
 * ``boost`` — gradient-boosted trees (XGBoost, the library's settings) on the tabular features plus
   the embeddings reduced by PCA to ``components`` dimensions (PCA and trees refitted per fold).
 
-The variant with the highest inner AUROC wins, except that an earlier (simpler) one within
-``margin`` of the best is preferred. A calibration step — ``none``, ``platt`` (logistic on the
+The variant with the highest inner AUROC wins, except that an earlier (simpler) one is preferred
+when it is within ``margin`` or within one standard error of the difference (its spread over the
+inner folds) of the best — the one-standard-error rule, which keeps a noisy inner estimate from
+picking a combination that only looked better. A calibration step — ``none``, ``platt`` (logistic on the
 logit) or ``isotonic`` — is then chosen by the lowest cross-fitted ECE of the winner's out-of-fold
-predictions (a calibrator is admitted only if its mean within-fold AUROC is within ``CALIBRATION_SLACK``
-of the uncalibrated one: isotonic steps make ties) and fitted on all of them. Because both parts alone are candidates, the
+predictions (a calibrator is admitted only if its pooled cross-fitted AUROC is within ``CALIBRATION_SLACK``
+of the uncalibrated one, as the protocols pool held-out predictions of separately calibrated folds) and fitted on all of them. Because both parts alone are candidates, the
 choice can only lose to the better part by the noise of the inner estimate.
 
 Known approximation: ``residual``'s and ``stack``'s second stage is cross-fitted on first-stage
@@ -40,8 +42,9 @@ from .stacking import EPS, LOGISTIC_CS, Split, choose_logistic_C, fit_logistic, 
 
 VARIANTS: tuple[str, ...] = ("demand", "embedding", "stack", "residual", "boost")
 CALIBRATIONS: tuple[str, ...] = ("none", "platt", "isotonic")
-#: A calibrator may cost at most this much cross-fitted AUROC (isotonic steps create ties).
-CALIBRATION_SLACK = 0.002
+#: A calibrator may cost at most this much pooled cross-fitted AUROC: isotonic steps make ties, and calibrators
+#: fitted per fold reorder predictions across folds (held-out tasks with different base rates).
+CALIBRATION_SLACK = 0.005
 #: Ridge strengths tried by the residual variant.
 RIDGE_ALPHAS = tuple(np.logspace(-1, 4, 11))
 
@@ -181,8 +184,10 @@ class Combiner:
                 oof["boost"][test] = ChosenModel("boost", (None, None), model, Calibrator("none")).raw(
                     tabular[test], text[test])
         scores = {v: auroc(y[held], oof[v][held], w_held) for v in self.variants}
-        best = max(scores.values())
-        variant = next(v for v in VARIANTS if v in self.variants and scores[v] >= best - self.margin)
+        best = max(scores, key=scores.get)
+        variant = next(v for v in VARIANTS if v in self.variants
+                       and scores[v] >= scores[best] - max(self.margin, _difference_se(oof[v], oof[best], y, weight,
+                                                                                        fold, held)))
         p = oof[variant]
         calibration, ece_scores = self._calibration(p, y, weight, fold, held)
         calibrator = fit_calibrator(calibration, p[held], y[held], w_held)
@@ -194,10 +199,10 @@ class Combiner:
         calibrated = {kind: _cross_fit(lambda rows, k=kind: fit_calibrator(k, p[rows], y[rows], _w(weight, rows)),
                                        lambda c, rows: c(p[rows]), fold, held) for kind in self.calibrations}
         w = _w(weight, held)
-        raw_auroc = _within_fold_auroc(p, y, weight, fold, held)
+        raw_auroc = auroc(y[held], p[held], w)
         scores = {k: ece(y[held], q[held], weight=w) for k, q in calibrated.items()}
         admitted = {k: v for k, v in scores.items()
-                    if k == "none" or _within_fold_auroc(calibrated[k], y, weight, fold, held) >= raw_auroc - CALIBRATION_SLACK}
+                    if k == "none" or auroc(y[held], calibrated[k][held], w) >= raw_auroc - CALIBRATION_SLACK}
         admitted = admitted or scores  # without "none" among the candidates, one of them must be taken
         return min(admitted, key=admitted.get), admitted
 
@@ -271,11 +276,13 @@ def _cross_fit(fit, predict, fold: np.ndarray, held: np.ndarray) -> np.ndarray:
     return out
 
 
-def _within_fold_auroc(p: np.ndarray, y: np.ndarray, weight: np.ndarray | None, fold: np.ndarray,
-                       held: np.ndarray) -> float:
-    """Mean AUROC within each inner fold: unchanged by a monotone map fitted per fold, lowered only by the ties it makes."""
-    scores = [auroc(y[rows], p[rows], _w(weight, rows)) for rows in (held & (fold == k) for k in np.unique(fold[held]))]
-    return float(np.nanmean(scores))
+def _difference_se(p: np.ndarray, q: np.ndarray, y: np.ndarray, weight: np.ndarray | None, fold: np.ndarray,
+                   held: np.ndarray) -> float:
+    """Standard error of the AUROC difference of two out-of-fold predictions, from its spread over the inner folds."""
+    diffs = [auroc(y[rows], p[rows], _w(weight, rows)) - auroc(y[rows], q[rows], _w(weight, rows))
+             for rows in (held & (fold == k) for k in np.unique(fold[held]))]
+    diffs = np.asarray(diffs)[~np.isnan(diffs)]
+    return float(np.std(diffs, ddof=1) / np.sqrt(len(diffs))) if len(diffs) >= 2 else 0.0
 
 
 def _logit_pair(oof: dict, rows) -> np.ndarray:
