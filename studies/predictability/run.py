@@ -130,9 +130,8 @@ def merge(args: argparse.Namespace) -> pd.DataFrame:
     frames = {name: pd.concat([pd.read_csv(d / f"{name}.csv") for d in args.merge if (d / f"{name}.csv").exists()
                                and (d / f"{name}.csv").stat().st_size > 1], ignore_index=True)
               for name in ("summary", "per_subject", "skipped", "choices")}
-    setups = [(d / "table.md").read_text(encoding="utf-8").split("\n\n")[0] for d in args.merge]
-    return write_results(args, frames, "Merged runs:\n\n" + "\n".join(f"* `{d.name}`: {s}" for d, s in
-                                                                    zip(args.merge, setups)))
+    setups = {(d / "table.md").read_text(encoding="utf-8").split("\n\n")[0]: d.name for d in args.merge}
+    return write_results(args, frames, f"Merged runs ({', '.join(d.name for d in args.merge)}):\n\n" + "\n".join(setups))
 
 
 def choices_table(choices: pd.DataFrame) -> str:
