@@ -8,7 +8,8 @@ import pytest
 from annotate_fixtures import write_annotator
 from assess.annotate import AnnotationStore, StoredAnswer, load_annotator, parse_level, parse_levels
 from assess.annotate.parse import ParseError
-from assess.annotate.prompts import all_scales_messages, messages_hash, per_scale_messages
+from assess.annotate.prompts import all_scales_messages, all_scales_template, messages_hash, per_scale_messages, \
+    per_scale_template
 from assess.backends import RetryPolicy
 from assess.backends.retry import backoff_delay, parse_retry_after
 from assess.errors import InputError
@@ -103,6 +104,16 @@ def test_prompts_are_deterministic_and_carry_rubric_and_instance():
     assert rubrics["QLq"].prompt_text().strip() in one[1]["content"] and one[1]["content"].endswith("0 to 5.")
     both = all_scales_messages([rubrics["QLq"], rubrics["UG"]], "Prompt:\n2+2?")
     assert '"UG": "<a number from 0 to 100 (a percentage)>"' in both[1]["content"]
+
+
+def test_template_prompt_hash_is_the_hash_of_the_whole_conversation():
+    """The incremental hash (fixed prefix hashed once) equals messages_hash, escapes and non-ASCII included."""
+    rubrics = load_rubrics()
+    texts = ["Prompt:\n2+2?", 'Prompt:\nSay "hi"\tthen \\ n\u00e9e \u2192 \U0001F600\n\nReference answer:\n4',
+             "Prompt:\n\u0000\u001f control"]
+    for template in (per_scale_template(rubrics["QLq"]), all_scales_template([rubrics[c] for c in ("QLq", "UG")])):
+        for text in texts:
+            assert template.prompt_hash(text) == messages_hash(template.messages(text))
 
 
 def test_store_commits_and_reads_back(tmp_path):

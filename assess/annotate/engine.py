@@ -126,11 +126,14 @@ async def _ask_until_done(batch: list[AnnotationRequest], backend: Backend, stor
     pending = batch
     while pending:
         completions = await backend.generate([generation_request(r, answers.get(r.key), config) for r in pending])
+        entries = []
         for request, completion in zip(pending, completions, strict=True):
             previous = answers.get(request.key)
             answers[request.key] = record_attempt(request, completion, previous, config, source="backend")
-            store.put(answers[request.key], previous, config.price)
-            summary.count_call(previous, answers[request.key], config.price)
+            entries.append((answers[request.key], previous))
+        store.put_many(entries, config.price)
+        for answer, previous in entries:
+            summary.count_call(previous, answer, config.price)
         pending = [r for r in pending if needs_asking(answers[r.key], config)]
     return batch
 

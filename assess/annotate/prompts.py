@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from typing import Protocol
 
 import pandas as pd
@@ -98,25 +99,73 @@ def _instance_block(text: str) -> str:
     return f"{INSTANCE_START}{text}{INSTANCE_END}"
 
 
-def per_scale_messages(rubric: RubricLike, text: str) -> tuple[Message, ...]:
+def _json_escaped(text: str) -> str:
+    """``text`` as it appears inside a JSON string of :func:`messages_hash`'s canonical form (no quotes)."""
+    return json.dumps(text, ensure_ascii=False)[1:-1]
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    """The fixed text before and after the instance block of one prompt form, built once per job.
+
+    ``messages(text)`` is the conversation for an instance text and ``prompt_hash(text)`` its
+    :func:`messages_hash`, computed from a hasher that has already read the fixed prefix (JSON
+    escaping works character by character, so the canonical JSON splits at the instance block).
+    """
+
+    head: str
+    tail: str
+
+    def messages(self, text: str) -> tuple[Message, ...]:
+        return ({"role": "system", "content": SYSTEM},
+                {"role": "user", "content": f"{self.head}{_instance_block(text)}{self.tail}"})
+
+    @cached_property
+    def _hash_prefix(self):
+        system = json.dumps(SYSTEM, ensure_ascii=False)
+        return hashlib.sha256(f'[{{"content":{system},"role":"system"}},{{"content":"{_json_escaped(self.head)}'
+                              .encode("utf-8"))
+
+    @cached_property
+    def _hash_suffix(self) -> bytes:
+        return f'{_json_escaped(self.tail)}","role":"user"}}]'.encode("utf-8")
+
+    def prompt_hash(self, text: str) -> str:
+        digest = self._hash_prefix.copy()
+        digest.update(_json_escaped(_instance_block(text)).encode("utf-8"))
+        digest.update(self._hash_suffix)
+        return digest.hexdigest()
+
+
+def per_scale_template(rubric: RubricLike) -> PromptTemplate:
     """The rubric, the instance, and the request for brief reasoning and a final ``Level: N`` line."""
     unit = "percentage" if rubric.kind == "percentage" else "level"
-    user = (f"=== RUBRIC ===\n{rubric.prompt_text().strip()}\n=== END OF RUBRIC ===\n\n{_instance_block(text)}\n\n"
-            f"Using the rubric, rate the {unit} of {rubric.code} ({rubric.name}) this task instance demands. "
-            "Give brief reasoning (at most three sentences), then finish with a last line of exactly this form:\n"
-            f"Level: N\nwhere N is {value_spec(rubric)}.")
-    return ({"role": "system", "content": SYSTEM}, {"role": "user", "content": user})
+    return PromptTemplate(
+        f"=== RUBRIC ===\n{rubric.prompt_text().strip()}\n=== END OF RUBRIC ===\n\n",
+        f"\n\nUsing the rubric, rate the {unit} of {rubric.code} ({rubric.name}) this task instance demands. "
+        "Give brief reasoning (at most three sentences), then finish with a last line of exactly this form:\n"
+        f"Level: N\nwhere N is {value_spec(rubric)}.")
 
 
-def all_scales_messages(rubrics: Sequence[RubricLike], text: str) -> tuple[Message, ...]:
+def all_scales_template(rubrics: Sequence[RubricLike]) -> PromptTemplate:
     """Every rubric, the instance, and the request for one JSON object holding all levels."""
     blocks = "\n\n".join(f"=== RUBRIC {r.code} ===\n{r.prompt_text().strip()}" for r in rubrics)
     template = json.dumps({"reasoning": "<brief reasoning, at most five sentences>",
                            "levels": {r.code: f"<{value_spec(r)}>" for r in rubrics}}, indent=1)
-    user = (f"{blocks}\n=== END OF RUBRICS ===\n\n{_instance_block(text)}\n\n"
-            f"Using each rubric, rate what this task instance demands on each of the {len(rubrics)} scales. "
-            f"Answer with only a JSON object of this form, with every one of these keys in \"levels\":\n{template}")
-    return ({"role": "system", "content": SYSTEM}, {"role": "user", "content": user})
+    return PromptTemplate(
+        f"{blocks}\n=== END OF RUBRICS ===\n\n",
+        f"\n\nUsing each rubric, rate what this task instance demands on each of the {len(rubrics)} scales. "
+        f"Answer with only a JSON object of this form, with every one of these keys in \"levels\":\n{template}")
+
+
+def per_scale_messages(rubric: RubricLike, text: str) -> tuple[Message, ...]:
+    """The per-scale conversation for one instance text (:func:`per_scale_template`)."""
+    return per_scale_template(rubric).messages(text)
+
+
+def all_scales_messages(rubrics: Sequence[RubricLike], text: str) -> tuple[Message, ...]:
+    """The all-scales conversation for one instance text (:func:`all_scales_template`)."""
+    return all_scales_template(rubrics).messages(text)
 
 
 @dataclass(frozen=True)
@@ -143,16 +192,29 @@ def read_prompt(messages: Sequence[Message]) -> PromptContent:
     end = user.rindex(INSTANCE_END)
     instance = user[user.index(INSTANCE_START, 0, end) + len(INSTANCE_START):end]
     head = user[:user.index(INSTANCE_START)]
-    single = _PER_SCALE.match(head)
-    if single:
+    single = _per_scale_rubric(head)
+    if single is not None:
         code = _PER_SCALE_CODE.search(user, end)
         if code is None:
             raise ValueError("per-scale prompt without the scale it asks for")
-        return PromptContent("per-scale", (code.group(1),), {code.group(1): single.group(1)}, instance)
-    rubrics = {code: text for code, text in _ALL_SCALES_RUBRIC.findall(head)}
+        return PromptContent("per-scale", (code.group(1),), {code.group(1): single}, instance)
+    rubrics = _all_scales_rubrics(head)
     if not rubrics:
         raise ValueError("not an annotation prompt: no rubric block")
-    return PromptContent("all-scales", tuple(rubrics), rubrics, instance)
+    return PromptContent("all-scales", tuple(code for code, _ in rubrics), dict(rubrics), instance)
+
+
+@lru_cache(maxsize=64)
+def _per_scale_rubric(head: str) -> str | None:
+    """The rubric text of a per-scale prompt's head, or None (a job's requests share a few heads: parsed once)."""
+    single = _PER_SCALE.match(head)
+    return single.group(1) if single else None
+
+
+@lru_cache(maxsize=64)
+def _all_scales_rubrics(head: str) -> tuple[tuple[str, str], ...]:
+    """(code, rubric text) of each rubric block of an all-scales prompt's head, in order."""
+    return tuple(_ALL_SCALES_RUBRIC.findall(head))
 
 
 def repair_messages(original: Sequence[Message], answer: str, problem: str, mode: str) -> tuple[Message, ...]:
@@ -208,17 +270,19 @@ def build_requests(battery: pd.DataFrame, rubrics: Mapping[str, RubricLike], sca
     """Every request the battery needs under a mode; the key hashes instance content, scales, rubric hash,
     annotator, mode, prompt hash and (from v2 on) the protocol version, so any change to one of them asks afresh."""
     groups = [(code,) for code in scales] if mode == "per-scale" else [tuple(scales)]
+    forms = []
+    for codes in groups:
+        template = (per_scale_template(rubrics[codes[0]]) if mode == "per-scale"
+                    else all_scales_template([rubrics[c] for c in codes]))
+        forms.append((codes, template, rubric_set_hash(rubrics, codes), {c: rubrics[c].kind for c in codes}))
     requests = []
     for row in battery.itertuples(index=False):
         text = instance_text(row.prompt, row.target, row.answer_format)
         instance_hash = sha256(text)
-        for codes in groups:
-            messages = (per_scale_messages(rubrics[codes[0]], text) if mode == "per-scale"
-                        else all_scales_messages([rubrics[c] for c in codes], text))
-            rubric_hash, prompt_hash = rubric_set_hash(rubrics, codes), messages_hash(messages)
+        for codes, template, rubric_hash, kinds in forms:
+            prompt_hash = template.prompt_hash(text)
             parts = [instance_hash, list(codes), rubric_hash, annotator, mode, prompt_hash]
             key = sha256(json.dumps(parts if version == PROMPT_VERSION else [*parts, version]))
             requests.append(AnnotationRequest(key, str(row.instance_id), instance_hash, codes, mode,
-                                              rubric_hash, prompt_hash, messages,
-                                              {c: rubrics[c].kind for c in codes}))
+                                              rubric_hash, prompt_hash, template.messages(text), kinds))
     return requests

@@ -31,11 +31,18 @@ def fill_battery(battery: pd.DataFrame, requests: Sequence[AnnotationRequest], a
     out = battery.copy()
     row_of = {instance_id: i for i, instance_id in enumerate(out["instance_id"])}
     answered = np.zeros(len(out), dtype=bool)
+    filled: dict[str, tuple[list[int], list[float]]] = {}
     for request, answer in usable_answers(requests, answers):
         row = row_of[request.instance_id]
         answered[row] = True
         for code in request.scales:
-            out.iat[row, out.columns.get_loc(code)] = float(answer.levels[code])
+            rows, values = filled.setdefault(code, ([], []))
+            rows.append(row)
+            values.append(float(answer.levels[code]))
+    for code, (rows, values) in filled.items():
+        column = out[code].to_numpy(dtype=float, copy=True)
+        column[rows] = values
+        out[code] = column
     provenance = {"annotator": annotator, "annotation_protocol": protocol_label(mode, version),
                   "rubric_hash": rubric_hash, "scale_set_hash": scale_set_hash}
     for column, value in provenance.items():

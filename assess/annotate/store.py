@@ -1,8 +1,9 @@
 """The annotation cache: an embedded SQLite database in WAL mode, one row per answered request.
 
-An answer is committed (its own transaction, together with a ``spend`` row of the tokens and cost
-that call added) before the engine counts it, so a ``kill -9`` at any moment loses at most the
-requests then in flight, and the spend history counts every call that was paid for. Rows are keyed
+The answers one backend call returned are committed together (one transaction, with a ``spend``
+row of the tokens and cost each answer added) before the engine counts them — a call's answers
+arrive together, so this loses nothing that one commit per answer would keep — and a ``kill -9``
+at any moment loses at most the requests then in flight, and the spend history counts every call that was paid for. Rows are keyed
 by the request key (instance
 content hash, scales, rubric hash, annotator, mode, prompt hash) and keep the raw text of every
 attempt, tokens and timestamps for audit. Failures (no valid level after all repairs) are rows too,
@@ -18,7 +19,7 @@ import re
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -128,18 +129,24 @@ class AnnotationStore(SqliteFile):
 
     def put(self, answer: StoredAnswer, previous: StoredAnswer | None = None, price: Price | None = None) -> None:
         """Commit one answer (replacing ``previous``, an earlier failure for the same key) and what it cost."""
-        values = {**answer.__dict__, "scales": ",".join(answer.scales),
-                  "levels": json.dumps(answer.levels) if answer.levels is not None else None,
-                  "transcript": json.dumps(answer.transcript, ensure_ascii=False), "attempts": answer.attempts}
+        self.put_many([(answer, previous)], price)
+
+    def put_many(self, entries: Sequence[tuple[StoredAnswer, StoredAnswer | None]], price: Price | None = None) -> None:
+        """Commit (answer, previous) pairs that arrived together, with their spend rows, in one transaction."""
         placeholders = ", ".join("?" for _ in _COLUMNS)
-        prompt, completion, cost = call_spend(previous, answer, price)
+        answers, spends, now = [], [], time.time()
+        for answer, previous in entries:
+            values = {**answer.__dict__, "scales": ",".join(answer.scales),
+                      "levels": json.dumps(answer.levels) if answer.levels is not None else None,
+                      "transcript": json.dumps(answer.transcript, ensure_ascii=False), "attempts": answer.attempts}
+            answers.append([values[c] for c in _COLUMNS])
+            spends.append((now, self.session, answer.key, *call_spend(previous, answer, price)))
         with self._db:
             self._db.execute("BEGIN")
-            self._db.execute(f"INSERT OR REPLACE INTO answers ({', '.join(_COLUMNS)}) VALUES ({placeholders})",
-                             [values[c] for c in _COLUMNS])
-            self._db.execute("INSERT INTO spend (at, session, key, prompt_tokens, completion_tokens, cost) "
-                             "VALUES (?, ?, ?, ?, ?, ?)",
-                             (time.time(), self.session, answer.key, prompt, completion, cost))
+            self._db.executemany(f"INSERT OR REPLACE INTO answers ({', '.join(_COLUMNS)}) VALUES ({placeholders})",
+                                 answers)
+            self._db.executemany("INSERT INTO spend (at, session, key, prompt_tokens, completion_tokens, cost) "
+                                 "VALUES (?, ?, ?, ?, ?, ?)", spends)
 
     def spend(self) -> dict[str, float | int | None]:
         """Every call recorded in this cache: count, tokens and cost (None when no call had a price)."""

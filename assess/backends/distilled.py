@@ -26,6 +26,7 @@ class DistilledBackend(InProcessBackend):
 
         self._model = load_distilled(config.model)
         self._cache_dir = config.options.get("cache_dir")
+        self._checked: set[tuple[str, str]] = set()  # (code, rubric text) pairs already found to match
 
     def generate_sync(self, requests: list[GenerationRequest]) -> list[Completion]:
         from ..annotate.prompts import read_prompt
@@ -40,9 +41,10 @@ class DistilledBackend(InProcessBackend):
                 raise BackendError(f"{request.label}: {err}") from None
             self._check_rubrics(contents[-1], request.label)
         levels = self._model.predict([c.instance for c in contents], self._cache_dir)
+        column = {code: j for j, code in enumerate(levels.columns)}
         completions = []
-        for content, (_, row) in zip(contents, levels.iterrows()):
-            values = {code: int(row[code]) for code in content.scales}
+        for content, row in zip(contents, levels.to_numpy(dtype=int).tolist()):
+            values = {code: row[column[code]] for code in content.scales}
             if content.mode == "per-scale":
                 text = f"{self._model.name}\nLevel: {values[content.scales[0]]}"
             else:
@@ -52,9 +54,12 @@ class DistilledBackend(InProcessBackend):
 
     def _check_rubrics(self, content, label: str) -> None:
         for code in content.scales:
+            if (code, content.rubric_texts[code]) in self._checked:
+                continue
             expected = self._model.rubric_text_hashes.get(code)
             if expected is None:
                 raise BackendError(f"{label}: distilled annotator {self._model.name} has no model for scale {code}")
             if hashlib.sha256(content.rubric_texts[code].encode("utf-8")).hexdigest() != expected:
                 raise BackendError(f"{label}: the {code} rubric differs from the one distilled annotator "
                                    f"{self._model.name} was trained under; distil again with these rubrics")
+            self._checked.add((code, content.rubric_texts[code]))
