@@ -37,7 +37,6 @@ from predictors import DemandAssessor, IRTAssessor, MultiSubjectAssessor, abilit
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PARTS = ("synthetic", "new_items", "new_models", "adaptive", "new_both")
-RESIDUAL_GRID = (0.5, 1.0, 2.0)
 SLOPE_GRID = (0.25, 0.5, 1.0)
 #: Run settings shared by the parts (set from the command line in main).
 SETTINGS = {"only": None, "tol": 1e-7, "nested": True, "adaptive_per_group": None, "synthetic_configs": 2, "subject_folds": 5}
@@ -111,8 +110,7 @@ def new_items(folds: int) -> pd.DataFrame:
             continue
         train = rows[rows["instance_id"].isin(ids[train_idx])]
         test = rows[rows["instance_id"].isin(ids[test_idx])]
-        for name, params in (("joint conjunctive, empirical Bayes residual (default)", {}),
-                             ("joint conjunctive, fixed residual sd 1 (marginal)", {"residual": "marginal"})):
+        for name, params in (("joint conjunctive, empirical Bayes residual (default)", {}),):
             model = IRTAssessor(tol=SETTINGS["tol"], **params).fit(train, train["correct"])
             predictions.append(test[["subject", "correct"]].assign(method=name, p=model.predict_proba(test)[:, 1]))
         for subject, mine in test.groupby("subject"):
@@ -160,14 +158,11 @@ def _joint(**params) -> IRTAssessor:
 #: new_models rows: name -> (constructor, the hyper-parameter chosen by nested CV or None, its grid).
 NEW_MODEL_ROWS = {
     "joint conjunctive, empirical Bayes residual (default)": (_joint, None, ()),
-    "joint conjunctive, EB residual + item slopes (slope sd by nested CV)":
-        (lambda **kw: _joint(item_slopes=True, **kw), "item_slope_prior_sd", SLOPE_GRID),
-    "joint conjunctive, fixed residual sd 1 (marginal)": (lambda **kw: _joint(residual="marginal", **kw), None, ()),
-    "joint conjunctive, fixed residual sd by nested CV (marginal)":
-        (lambda **kw: _joint(residual="marginal", **kw), "residual_prior_sd", RESIDUAL_GRID),
+    "joint conjunctive, EB residual + item slopes (default slope prior sd 0.5)":
+        (lambda **kw: _joint(item_slopes=True, **kw), None, ()),
     "population Rasch (1PL)": (lambda **kw: _rasch(ug_column=None, **kw), None, ()),
     "population Rasch + UG guessing floor": (_rasch, None, ()),
-    "population 2PL (slope sd by nested CV)": (_two_pl, "item_slope_prior_sd", SLOPE_GRID),
+    "population 2PL (slope prior sd by nested CV)": (_two_pl, "item_slope_prior_sd", SLOPE_GRID),
 }
 #: The joint row the adaptive part profiles with.
 ADAPTIVE_ROW = "joint conjunctive, empirical Bayes residual (default)"
