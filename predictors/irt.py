@@ -208,10 +208,14 @@ class IRTAssessor(ClassifierMixin, BaseEstimator):
         the fitted population sd of residuals as its spread (0 otherwise).
         """
         index = np.full(n, -1) if ids is None else pd.Index(self.item_ids_).get_indexer(pd.Index([str(i) for i in ids]))
-        known, at = index >= 0, np.maximum(index, 0)
+        known = index >= 0
         new_spread = self.residual_sd_ if self.residual in irt.RANDOM_RESIDUALS else 0.0
-        pick = lambda values, default: np.where(known, values[at], default) if len(values) else np.full(len(index), default)  # noqa: E501,E731
-        return pick(self.residual_, 0.0), pick(self.item_slope_, 1.0), pick(self.residual_spread_, new_spread)
+        out = []
+        for values, default in ((self.residual_, 0.0), (self.item_slope_, 1.0), (self.residual_spread_, new_spread)):
+            column = np.full(len(index), default, dtype=float)
+            column[known] = values[index[known]]
+            out.append(column)
+        return out[0], out[1], out[2]
 
     # -- prediction -------------------------------------------------------------------------
     def _profile_rows(self, names: np.ndarray, profiles: Profiles, X: pd.DataFrame
