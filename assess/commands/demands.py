@@ -13,15 +13,15 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from ..battery import validate_battery, validate_outcomes
+from ..battery import validate_outcomes
 from ..cli_options import RubricsOption, active_scale_set
 from ..config import SAMPLE
-from ..datasets import load_sample
+from ..datasets import load_sample, sample_battery
 from ..demand_ability import DEFAULT_ANCHORED, DEFAULT_GUESS, DEFAULT_MIN_N, DEFAULT_RULE, RULES, expected_accuracies
 from ..demand_report import REPORT_HTML, write_outputs
 from ..demands import GROUPINGS, DemandProfile, Prediction, demand_profile, parse_intended
 from ..errors import InputError
-from ..scaleset import ScaleSet, default_scale_set
+from ..scaleset import ScaleSet
 from ..sources import read_battery, read_outcomes
 
 console = Console()
@@ -94,10 +94,7 @@ def demands_command(
 
 def _battery(source: str, scales: ScaleSet) -> tuple[pd.DataFrame, str]:
     if source == SAMPLE:
-        sample = load_sample()[0]
-        if scales is default_scale_set():
-            return sample, "bundled sample"
-        return validate_battery(sample, "bundled sample", scales), "bundled sample"
+        return sample_battery(scales), "bundled sample"
     return read_battery(source, scales=scales), source
 
 
