@@ -160,7 +160,8 @@ def expected_accuracy(
         raise InputError(f"subject {subject!r} has no outcomes (subjects there: {known})")
     in_group = battery["instance_id"].isin(set(group_ids))
     target = battery[in_group]
-    train_ids = set(battery.loc[~in_group & battery.reindex(columns=list(levels_fitted)).notna().any(axis=1), "instance_id"])
+    annotated = battery.reindex(columns=list(levels_fitted)).notna().any(axis=1)
+    train_ids = set(battery.loc[~in_group & annotated, "instance_id"])
     train = mine[mine["instance_id"].isin(train_ids)]
     observed_all = mine.set_index("instance_id")["correct"]
     seen = observed_all.reindex(target["instance_id"]).dropna()

@@ -203,7 +203,8 @@ def load_distilled(directory: str | Path) -> DistilledAnnotator:
         raise InputError("not a distilled annotator (no distilled.json)", source=folder) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise InputError(f"not valid JSON ({err})", source=path) from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT or meta.get("format_version") not in READABLE_VERSIONS:
+    version = meta.get("format_version") if isinstance(meta, dict) else None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT or version not in READABLE_VERSIONS:
         raise InputError(f"not a distilled annotator of format {FORMAT} v{'/v'.join(map(str, READABLE_VERSIONS))}",
                          source=path, column="format")
     feature_set = meta.get("feature_set")

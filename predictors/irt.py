@@ -107,10 +107,11 @@ class IRTAssessor(ClassifierMixin, BaseEstimator):
         if self.ug_column is not None and not isinstance(self.ug_column, str):
             raise InputError(f"{who}: ug_column must be a column name or None, got {self.ug_column!r}")
         return irt.Priors(theta_sd=float(self.theta_prior_sd), base_sd=float(self.base_prior_sd),
-                          residual_sd=float(self.residual_prior_sd), discrimination_sd=float(self.discrimination_prior_sd))
+                          residual_sd=float(self.residual_prior_sd),
+                          discrimination_sd=float(self.discrimination_prior_sd))
 
-    def _rows(self, X: object, y: object | None, scales: list[str]) -> tuple[pd.DataFrame, list[str], np.ndarray, list[str],
-                                                           np.ndarray, irt.Items, np.ndarray, np.ndarray]:
+    def _rows(self, X: object, y: object | None, scales: list[str]
+              ) -> tuple[pd.DataFrame, list[str], np.ndarray, list[str], np.ndarray, irt.Items, np.ndarray, np.ndarray]:
         """Validated training rows: subjects, subject index, item ids, item index, Items, successes, trials."""
         who = type(self).__name__
         rows = require_table(X, who)

