@@ -6,8 +6,12 @@
    running Gemma 3 270M on this machine's CPU.
 2. Requests and prompt tokens per annotated instance, per-scale vs all-scales, on bundled sample
    instances (Gemma tokenizer; the completions are capped by ``max_tokens``).
+3. The distilled annotator (``assess distill --features hashing``, fitted on the sample's reference
+   annotations) on the sample's unannotated items: items per second to build the requests, to answer
+   them through the live engine into a fresh cache, and to write the levels into the battery; and
+   the ratio of one transaction per backend call to one per answer for the same answers.
 
-    python benchmarks/annotation_throughput.py [--llama] [--instances 40]
+    python benchmarks/annotation_throughput.py [--llama] [--instances 40] [--distilled 5000]
 """
 from __future__ import annotations
 
@@ -25,8 +29,9 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
-from assess.annotate import AnnotationJob, AnnotationStore, AnnotatorConfig, run_live  # noqa: E402
+from assess.annotate import AnnotationJob, AnnotationStore, AnnotatorConfig, load_annotator, run_live  # noqa: E402
 from assess.datasets import load_sample  # noqa: E402
+from assess.annotate.results import fill_battery  # noqa: E402
 from assess.rubrics import load_rubrics  # noqa: E402
 
 
@@ -87,10 +92,49 @@ def tokens_per_instance(battery) -> None:
         print(f"  {mode:10s}  {len(job.requests) / len(battery):5.1f} requests  {tokens / len(battery):9.0f} prompt tokens")
 
 
+def distilled(count: int) -> None:
+    from assess.cli import main as cli
+
+    full, _ = load_sample()
+    unannotated = full[full["AS"].isna()].head(count).reset_index(drop=True)
+    rubrics = load_rubrics()
+    with tempfile.TemporaryDirectory() as tmp:
+        if cli(["distill", "--battery", "sample", "--features", "hashing", "--out", f"{tmp}/d"]):
+            raise SystemExit("assess distill failed")
+        config = load_annotator(f"{tmp}/d/annotator.yaml")
+        started = time.perf_counter()
+        job = AnnotationJob.build(unannotated, config, rubrics, None, "all-scales")
+        built = time.perf_counter()
+        with AnnotationStore(Path(tmp) / "c.sqlite") as store:
+            run_live(job.requests, store, config)
+            answered = time.perf_counter()
+            answers = store.get(r.key for r in job.requests)
+        fill_battery(unannotated, job.requests, answers, annotator=config.name, mode="all-scales",
+                     rubric_hash="bench", scale_set_hash="bench")
+        filled = time.perf_counter()
+        n = len(job.requests)
+        print(f"\ndistilled annotator (hashing features), {n} unannotated sample items, all scales:")
+        for what, seconds in (("build requests", built - started), ("answer + cache", answered - built),
+                              ("read + fill", filled - answered), ("total", filled - started)):
+            print(f"  {what:15s} {seconds:6.2f} s = {n / seconds:8.0f} items/s")
+        entries = [(answers[r.key], None) for r in job.requests]
+        with AnnotationStore(Path(tmp) / "one.sqlite") as one, AnnotationStore(Path(tmp) / "many.sqlite") as many:
+            started = time.perf_counter()
+            for answer, previous in entries:
+                one.put(answer, previous)
+            single = time.perf_counter() - started
+            started = time.perf_counter()
+            many.put_many(entries)
+            batched = time.perf_counter() - started
+        print(f"  storing {n} answers: one transaction per answer {single:.2f} s, one per call {batched:.2f} s "
+              f"({single / batched:.1f}x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--llama", action="store_true", help="also measure a llama.cpp server with Gemma 3 270M")
     parser.add_argument("--instances", type=int, default=40)
+    parser.add_argument("--distilled", type=int, default=5000, help="unannotated items for the distilled part (0: skip)")
     args = parser.parse_args()
     battery, _ = load_sample()
     battery = battery.sample(args.instances, random_state=0).reset_index(drop=True)
@@ -105,6 +149,8 @@ def main() -> None:
                 [sys.executable, "-m", "llama_cpp.server", "--model", str(gemma.assemble()), "--host", "127.0.0.1",
                  "--port", "{port}", "--n_ctx", "8192", "--chat_format", "gemma"], battery.head(6), (1, 2, 4), ["QLq"], 32)
     tokens_per_instance(battery)
+    if args.distilled:
+        distilled(args.distilled)
 
 
 if __name__ == "__main__":

@@ -74,19 +74,24 @@ def surface_features(texts: Sequence[str]) -> np.ndarray:
 
 
 def features(texts: Sequence[str], feature_set: str = "minilm", embedding_model: str = DEFAULT_MODEL,
-             cache_dir: str | Path | None = None) -> np.ndarray:
-    """(n, d + 5) features of instance ``texts``: prompt embeddings (cached on disk) or hashed n-grams, then surface."""
+             cache_dir: str | Path | None = None, sparse: bool = False):
+    """(n, d + 5) features of instance ``texts``: prompt embeddings (cached on disk) or hashed n-grams, then surface.
+
+    ``sparse`` keeps the hashed n-grams as a CSR matrix (for prediction; the embeddings are dense anyway).
+    """
     if feature_set == "minilm":
         prompts = [split_instance_text(text)[0] for text in texts]
-        main = embed_texts(prompts, embedding_model, cache_dir)
-    elif feature_set == "hashing":
+        return np.hstack([embed_texts(prompts, embedding_model, cache_dir), surface_features(texts)])
+    if feature_set == "hashing":
+        from scipy.sparse import csr_matrix, hstack
         from sklearn.feature_extraction.text import HashingVectorizer
 
         vectorizer = HashingVectorizer(n_features=HASH_FEATURES, ngram_range=(1, 2), alternate_sign=False)
-        main = vectorizer.transform(list(texts)).toarray()
-    else:
-        raise InputError(f"unknown feature set {feature_set!r}; choose one of {', '.join(FEATURE_SETS)}")
-    return np.hstack([main, surface_features(texts)])
+        grams = vectorizer.transform(list(texts))
+        if sparse:
+            return hstack([grams, csr_matrix(surface_features(texts))], format="csr")
+        return np.hstack([grams.toarray(), surface_features(texts)])
+    raise InputError(f"unknown feature set {feature_set!r}; choose one of {', '.join(FEATURE_SETS)}")
 
 
 def training_fingerprint(texts: Sequence[str], levels: np.ndarray, scales: Sequence[str], rubric_hash: str,
@@ -125,9 +130,13 @@ class DistilledAnnotator:
     def name(self) -> str:
         return f"distilled/{self.fingerprint[:12]}"
 
-    def predict_raw(self, X: np.ndarray) -> np.ndarray:
-        """(n, k) unrounded predictions from a feature matrix (:func:`features`)."""
-        return ((X - self.mean) / self.scale) @ self.coef.T + self.intercept
+    def predict_raw(self, X) -> np.ndarray:
+        """(n, k) unrounded predictions from a dense or sparse feature matrix (:func:`features`).
+
+        The standardisation is folded into the weights, so a sparse matrix stays sparse.
+        """
+        weights = (self.coef / self.scale).T
+        return np.asarray(X @ weights) + (self.intercept - (self.mean / self.scale) @ self.coef.T)
 
     def levels_from_features(self, X: np.ndarray) -> np.ndarray:
         """(n, k) levels: rounded, clipped to each scale's range (levels 0-5, percentages 0-100)."""
@@ -137,7 +146,7 @@ class DistilledAnnotator:
     def predict(self, texts: Sequence[str], cache_dir: str | Path | None = None) -> pd.DataFrame:
         """Levels of instance ``texts`` (one row per text, one column per scale)."""
         chunks = [self.levels_from_features(features(texts[i:i + CHUNK], self.feature_set, self.embedding_model,
-                                                     cache_dir)) for i in range(0, len(texts), CHUNK)]
+                                                     cache_dir, sparse=True)) for i in range(0, len(texts), CHUNK)]
         return pd.DataFrame(np.vstack(chunks) if chunks else np.zeros((0, len(self.scales))), columns=list(self.scales))
 
     def save(self, directory: str | Path) -> Path:

@@ -69,7 +69,7 @@ def test_sample_by_benchmark_shows_mmlu_pro_and_bbh_side_by_side(tmp_path, capsy
     assert "bbh" in printed and "mmlu_pro" in printed and "specificity" in printed
     profile = DemandProfile.model_validate_json((tmp_path / "demand_profile.json").read_text())
     sizes = {g.group: (g.n_instances, g.n_annotated) for g in profile.groups}
-    assert sizes["bbh"] == (6511, 540) and sizes["mmlu_pro"] == (12032, 1260)
+    assert sizes["bbh"] == (6511, 6511) and sizes["mmlu_pro"] == (12032, 1260)
     qlq = next(r for r in profile.rows if r.group == "mmlu_pro" and r.scale == "QLq")
     assert qlq.n_missing == 12032 - 1260 and sum(qlq.counts) == 1260  # missing levels counted, never imputed
 

@@ -35,7 +35,7 @@ def test_info_without_outcomes_says_how_to_list_subjects(tmp_path, battery, caps
 def test_info_of_the_sample_lists_its_subjects(capsys):
     assert main(["info", "sample"]) == 0
     out = " ".join(capsys.readouterr().out.split())
-    assert "19968 instances, 2286 with annotations" in out
+    assert "19968 instances, 8257 with annotations" in out
     assert "Meta-Llama-3_1-8B-Instruct │ 12032 │ 0.442 │ 1260" in out
 
 

@@ -32,10 +32,12 @@ def test_sample_loads_in_one_line_with_every_item():
     assert outcomes["instance_id"].isin(battery["instance_id"]).all()
 
 
-def test_reference_subset_is_annotated_on_every_scale_with_provenance():
+def test_reference_subset_and_all_of_bbh_are_annotated_on_every_scale_with_provenance():
     battery, outcomes = load_sample(annotated_only=True)
-    assert sorted(battery["instance_id"]) == sorted(reference_subset())
-    assert len(battery) == 1_260 + 540 + 171 + 315
+    full, _ = load_sample()
+    every_bbh = set(full.loc[full["benchmark"] == "bbh", "instance_id"])
+    assert set(battery["instance_id"]) == set(reference_subset()) | every_bbh
+    assert len(battery) == 1_260 + 6_511 + 171 + 315
     assert battery[list(ANNOTATED)].notna().all().all()
     assert set(battery["annotator"]) == {"claude-reference-pass1"}
     assert set(outcomes["instance_id"]) <= set(battery["instance_id"])
@@ -44,8 +46,8 @@ def test_reference_subset_is_annotated_on_every_scale_with_provenance():
 def test_answer_format_fix_has_its_own_protocol_version():
     """Items whose multiple-choice format the fix changed carry v2 labels only; all others v1."""
     battery, _ = load_sample(annotated_only=True)
-    fixed = set(pd.read_csv(FORMAT_FIX).query("in_reference_subset")["instance_id"])
-    assert len(fixed) == 38
+    fixed = set(pd.read_csv(FORMAT_FIX)["instance_id"])
+    assert len(fixed) == 425
     protocol = battery.set_index("instance_id")["annotation_protocol"]
     assert set(protocol[protocol.index.isin(fixed)]) == {"all-scales/v2"}
     assert set(protocol[~protocol.index.isin(fixed)]) == {"all-scales/v1"}
@@ -79,7 +81,8 @@ def test_knights_and_knaves_puzzles_are_solved_and_scored_in_the_sample():
 
 def test_unannotated_items_keep_missing_levels():
     battery, _ = load_sample()
-    rest = battery[~battery["instance_id"].isin(reference_subset())]
+    rest = battery[~battery["instance_id"].isin(reference_subset()) & (battery["benchmark"] != "bbh")]
+    assert len(rest) == 12_032 - 1_260 + 1_254 - 315
     assert np.isnan(rest[list(ANNOTATED)].to_numpy()).all()
     assert (rest["annotator"] == "").all()
 

@@ -5,7 +5,8 @@
 
 Reliability: pass 1 vs the independent pass 2 (quadratic-weighted kappa, Spearman, exact and ±1
 agreement per scale), the same on the 300 new items of the pass2new job (EQ-Bench, Knights and
-Knaves, pooled; pass 1 there is the eqbench and kk jobs), and the calibration set scored against its
+Knaves, pooled; pass 1 there is the eqbench and kk jobs) and on the 300 BBH items of the bbh2 job
+(pass 1 there is the bbh and bbhfix jobs), and the calibration set scored against its
 intended levels.
 Validity: per scale, Spearman between an item's level and its mean success over the models that
 ran it (MMLU-Pro: 21 models; BBH: code-davinci-002 with and without chain of thought; EQ-Bench: 70
@@ -24,7 +25,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from assess import atomic
-from assess.abilities import ability_table, dominant_mask
+from assess.abilities import MIN_UG, ability_table, dominant_mask
 from assess.annotate.agreement import agreement_report
 from assess.calibration import load_calibration, score_annotations
 from assess.datasets import load_sample
@@ -62,6 +63,13 @@ def reliability_new() -> pd.DataFrame:
     parts["pooled"] = second
     tables = [pass_agreement(first, part).assign(items=name) for name, part in parts.items()]
     return pd.concat(tables, ignore_index=True)[["items", *REPORT_COLUMNS]]
+
+
+def reliability_bbh() -> pd.DataFrame:
+    """Pass 1 (bbh and bbhfix jobs) vs the independent bbh2 pass on its 300 BBH items, per scale."""
+    first = pd.concat([pd.read_parquet(WORK / job / "annotated.parquet") for job in ("bbh", "bbhfix")],
+                      ignore_index=True)
+    return pass_agreement(first, pd.read_parquet(WORK / "bbh2" / "annotated.parquet"))
 
 
 def calibration() -> pd.DataFrame:
@@ -125,8 +133,10 @@ def coverage(battery: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame:
                         index=battery["instance_id"])
     per_benchmark = mask.groupby(battery["benchmark"].to_numpy()).sum().T
     ran = outcomes.groupby("subject")["instance_id"].agg(set)
-    best = {code: max(int(mask.loc[mask.index.isin(ids), code].sum()) for ids in ran) for code in SCALES}
-    per_benchmark["max_per_subject"] = pd.Series(best)
+    kept = (battery["UG"] >= MIN_UG).to_numpy()  # what the SCC method fits on (UG >= its min_ug)
+    for column, rows in (("max_per_subject", np.ones(len(mask), dtype=bool)), ("max_per_subject_ug75", kept)):
+        per_benchmark[column] = pd.Series({code: max(int(mask.loc[rows & mask.index.isin(ids), code].sum())
+                                                     for ids in ran) for code in SCALES})
     return per_benchmark.rename_axis("scale")
 
 
@@ -141,7 +151,8 @@ def eqbench_ms(battery: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame:
 
 
 #: Tables that read annotations only (no outcomes): `analyze.py NAME ...` writes just these CSVs.
-ANNOTATION_TABLES = {"reliability": reliability, "reliability_new": reliability_new, "calibration": calibration}
+ANNOTATION_TABLES = {"reliability": reliability, "reliability_new": reliability_new,
+                     "reliability_bbh": reliability_bbh, "calibration": calibration}
 
 
 def main() -> None:
@@ -157,7 +168,7 @@ def main() -> None:
         return
     battery, outcomes = load_sample(annotated_only=True)
     ms = eqbench_ms(battery, outcomes)
-    tables = {"reliability": reliability(), "reliability_new": reliability_new(), "calibration": calibration(),
+    tables = {**{name: make() for name, make in ANNOTATION_TABLES.items()},
               "validity": validity(battery, outcomes), "variants": variants(battery, outcomes),
               "kk_validity": kk_validity(battery, outcomes), "kk_trends": kk_trends(battery),
               "coverage": coverage(battery, outcomes), "eqbench_ms": ms}

@@ -35,8 +35,12 @@ SHIPPED = ("pass1", "eqbench", "kk", "formatfix", "bbh", "bbhfix")
 
 
 def results_lines(job: str) -> list[str]:
-    """Hand-written batch results lines from every answers file of a job; errors name file and line."""
-    lines = []
+    """Hand-written batch results lines from every answers file of a job; errors name file and line.
+
+    A request listed in two chunks (two instances with the same text, split by a chunk boundary) may
+    be answered in both: the same values are kept once, different ones are an error naming both lines.
+    """
+    lines, seen = [], {}
     for path in sorted((ANSWERS / job).glob("chunk_*.answers.tsv")):
         for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
             if not raw.strip():
@@ -48,6 +52,12 @@ def results_lines(job: str) -> list[str]:
             numbers = values.split()
             if len(numbers) != len(ANNOTATED):
                 raise InputError(f"line {number}: {len(numbers)} values, expected {len(ANNOTATED)}", source=path)
+            if custom_id in seen:
+                where, earlier = seen[custom_id]
+                if earlier != numbers:
+                    raise InputError(f"line {number}: {custom_id[:12]}… answered differently at {where}", source=path)
+                continue
+            seen[custom_id] = (f"{path.name}:{number}", numbers)
             answer = {"reasoning": reasoning, "levels": dict(zip(ANNOTATED, numbers))}
             lines.append(json.dumps({"custom_id": custom_id, "content": json.dumps(answer)}))
     return lines
