@@ -116,7 +116,7 @@ def test_frozen_item_fit_reproduces_the_joint_estimates():
     from predictors.irt import IRTAssessor
 
     model = IRTAssessor(scales=scales, residual="none")
-    _, names, s_idx, ids, i_idx, items, successes, trials = model._rows(rows, rows["correct"])
+    _, names, s_idx, ids, i_idx, items, successes, trials = model._rows(rows, rows["correct"], list(scales))
     obs = irt.Observations(s_idx, i_idx, successes, trials)
     joint = irt.fit(obs, items, len(names), residual="none", tol=1e-10)
     theta, base, converged = irt.fit_subjects(obs, items, joint, len(names))
