@@ -31,7 +31,8 @@ class IRTSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     form: Literal["conjunctive", "compensatory"] = "conjunctive"
-    residual: Literal["marginal", "joint", "none"] = "marginal"
+    residual: Literal["empirical_bayes", "marginal", "joint", "none"] = "empirical_bayes"
+    item_slopes: bool = False
     theta_prior_sd: float = Field(default=1.5, gt=0)
     residual_prior_sd: float = Field(default=1.0, gt=0)
 

@@ -61,7 +61,7 @@ def main() -> None:
              ("demand/xgboost", make_assessor("demand", classifier="xgboost")),
              ("demand/logistic", make_assessor("demand", classifier="logistic")),
              ("embedding/logistic (C by inner CV)", make_assessor("embedding")),
-             ("combined/stack", make_assessor("combined"))]
+             ("combined (chosen by nested CV)", make_assessor("combined"))]
     if args.finetune_steps:
         plans.append((f"finetuned/MiniLM, {args.finetune_steps} steps",
                       make_assessor("finetune", max_steps=args.finetune_steps)))

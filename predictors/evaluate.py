@@ -8,9 +8,14 @@
   the other subjects' outcomes on the other instances predicts the held-out subjects on the held-out
   instances. A :class:`MultiSubjectAssessor` gets every subject's ability profile, estimated by
   ``profile_fn`` from training instances only; any other assessor is trained on the pooled outcomes.
+
+An assessor whose ``fit`` accepts ``groups`` (the embedding and combined assessors) gets the
+training rows' task (``task_ood``), benchmark (``benchmark_ood``) or instance (``new_subject``),
+so what it tunes on inner folds is tuned for the shift it will be tested on.
 """
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +40,8 @@ Split = tuple[np.ndarray, np.ndarray]
 
 @dataclass
 class Evaluation:
-    """Out-of-fold predictions, the per-subject metric table and the subjects a protocol skipped."""
+    """Out-of-fold predictions (with what a combined assessor chose in each fit, ``chosen``), the per-subject
+    metric table and the subjects a protocol skipped."""
 
     predictions: pd.DataFrame
     table: pd.DataFrame
@@ -52,6 +58,15 @@ class Evaluation:
             rows.append({"protocol": protocol, "aggregate": "accuracy_weighted", "subjects": len(group),
                          **{c: float(np.average(group[c], weights=weights)) for c in columns}})
         return pd.DataFrame(rows)
+
+    def choices(self) -> pd.DataFrame:
+        """Per protocol, what a combined assessor chose (``chosen_``, e.g. ``stack+platt``): the share of held-out
+        predictions made by each choice. Empty for assessors that choose nothing."""
+        made = self.predictions[self.predictions["chosen"] != ""]
+        if made.empty:
+            return pd.DataFrame(columns=["protocol", "chosen", "share"])
+        share = made.groupby("protocol", sort=False)["chosen"].value_counts(normalize=True)
+        return share.rename("share").reset_index()
 
 
 def _per_subject_splits(protocol: str, rows: pd.DataFrame, n_splits: int, seed: int, task_column: str,
@@ -78,16 +93,23 @@ class _Skip(Exception):
     """A protocol cannot be run for one subject (the reason goes into ``Evaluation.skipped``)."""
 
 
-def _fit_predict(assessor, train: pd.DataFrame, test: pd.DataFrame, profiles: Profiles | None = None):
-    """Fit a clone on ``train``; return (success probabilities on ``test``, fit seconds, predict seconds)."""
+def _fit_predict(assessor, train: pd.DataFrame, test: pd.DataFrame, profiles: Profiles | None = None,
+                 group_column: str | None = None):
+    """Fit a clone on ``train``; return (success probabilities on ``test``, fit seconds, predict seconds).
+
+    An assessor whose ``fit`` takes ``groups`` gets ``train[group_column]``, so its inner folds hold out
+    groups the way the protocol's outer folds do."""
     model = clone(assessor)
     if profiles is not None:
         model.set_params(profiles=profiles)
+    fit_params = {}
+    if group_column is not None and "groups" in inspect.signature(model.fit).parameters:
+        fit_params["groups"] = train[group_column].astype(str).to_numpy()
     start = time.perf_counter()
-    model.fit(train, train["correct"].to_numpy())
+    model.fit(train, train["correct"].to_numpy(), **fit_params)
     fitted = time.perf_counter()
     p = model.predict_proba(test, profiles) if profiles is not None else model.predict_proba(test)
-    return p[:, 1], fitted - start, time.perf_counter() - fitted
+    return p[:, 1], fitted - start, time.perf_counter() - fitted, getattr(model, "chosen_", "")
 
 
 def _run_subject(assessor, protocol: str, subject: str, rows: pd.DataFrame, seed: int, n_splits: int,
@@ -95,17 +117,21 @@ def _run_subject(assessor, protocol: str, subject: str, rows: pd.DataFrame, seed
     """All folds of one (protocol, subject, seed): pooled out-of-fold predictions and timings."""
     splits = _per_subject_splits(protocol, rows, n_splits, seed, task_column, benchmark_column)
     parts, fits, predicts = [], [], []
+    group_column = {"task_ood": task_column, "benchmark_ood": benchmark_column}.get(protocol)
     for fold, (train, test) in enumerate(splits):
-        p, fit_s, predict_s = _fit_predict(assessor, rows.iloc[train], rows.iloc[test])
-        parts.append(_prediction_frame(protocol, seed, fold, rows.iloc[test], p))
+        p, fit_s, predict_s, chosen = _fit_predict(assessor, rows.iloc[train], rows.iloc[test],
+                                                   group_column=group_column)
+        parts.append(_prediction_frame(protocol, seed, fold, rows.iloc[test], p, chosen))
         fits.append(fit_s)
         predicts.append(predict_s)
     return pd.concat(parts, ignore_index=True), fits, predicts
 
 
-def _prediction_frame(protocol: str, seed: int, fold: int, test: pd.DataFrame, p: np.ndarray) -> pd.DataFrame:
+def _prediction_frame(protocol: str, seed: int, fold: int, test: pd.DataFrame, p: np.ndarray,
+                      chosen: str) -> pd.DataFrame:
     return pd.DataFrame({"protocol": protocol, "seed": seed, "fold": fold, "subject": test["subject"].to_numpy(),
-                         "instance_id": test["instance_id"].to_numpy(), "y": test["correct"].to_numpy(), "p": p})
+                         "instance_id": test["instance_id"].to_numpy(), "y": test["correct"].to_numpy(), "p": p,
+                         "chosen": chosen})
 
 
 def _new_subject_jobs(assessor, data: pd.DataFrame, battery: pd.DataFrame, outcomes: pd.DataFrame,
@@ -135,8 +161,8 @@ def _new_subject_jobs(assessor, data: pd.DataFrame, battery: pd.DataFrame, outco
 
 def _run_new_subject(assessor, seed: int, fold: int, train: pd.DataFrame, test: pd.DataFrame,
                      profiles: Profiles | None) -> tuple[pd.DataFrame, list[float], list[float]]:
-    p, fit_s, predict_s = _fit_predict(assessor, train, test, profiles)
-    return _prediction_frame("new_subject", seed, fold, test, p), [fit_s], [predict_s]
+    p, fit_s, predict_s, chosen = _fit_predict(assessor, train, test, profiles, group_column="instance_id")
+    return _prediction_frame("new_subject", seed, fold, test, p, chosen), [fit_s], [predict_s]
 
 
 def evaluate(assessor, battery: pd.DataFrame, outcomes: pd.DataFrame, *,

@@ -115,7 +115,7 @@ def binary_target(y: object, n_rows: int, who: str) -> np.ndarray:
     _, labels, weight = graded_target(y, n_rows, who)
     if weight is not None:
         raise InputError(f"{who} learns from 0/1 outcomes only; graded outcomes need an assessor with sample "
-                         "weights (demand, embedding, multisubject)")
+                         "weights (demand, embedding, combined, multisubject, multisubject-combined)")
     return labels
 
 

@@ -42,7 +42,7 @@ Profiles = Mapping[str, Mapping[str, float]]
 #: Key of a profile entry holding the base (general) ability, in logits.
 BASE_KEY = "base"
 _ARRAYS = ("theta_", "base_", "theta_sd_", "base_sd_", "precision_", "evidence_", "residual_", "discrimination_",
-           "theta_mean_")
+           "theta_mean_", "item_slope_", "residual_spread_")
 
 
 class IRTAssessor(ClassifierMixin, BaseEstimator):
@@ -52,14 +52,22 @@ class IRTAssessor(ClassifierMixin, BaseEstimator):
     alone: a Rasch model, with the UG guessing floor unless ``ug_column`` is None; None, the
     default: every level scale of the active scale set, the bundled rubrics plus the ``rubrics``
     folders, as ``--rubrics`` gives them); ``form`` ``conjunctive`` or
-    ``compensatory``; ``residual`` how items get a residual difficulty (``marginal``, ``joint`` or
-    ``none``, see :func:`assess.irt.model.fit`); the prior standard
-    deviations; ``ug_column`` (None: no guessing floor) and ``missing_ug_floor`` for rows without
-    UG; ``max_iter``/``tol`` of the joint L-BFGS fit.
+    ``compensatory``; ``residual`` how items get a residual difficulty (``empirical_bayes``,
+    ``marginal``, ``joint`` or ``none``, see :func:`assess.irt.model.fit`; with
+    ``empirical_bayes`` ``residual_prior_sd`` is only the centre of the residual sd's weak
+    hyper-prior, the sd itself is estimated); ``item_slopes`` adds a slope per item on the base
+    factor (2PL-style, ``log s_i ~ N(0, item_slope_prior_sd^2)``); the prior standard deviations;
+    ``ug_column`` (None: no guessing floor) and ``missing_ug_floor`` for rows without UG;
+    ``max_iter``/``tol`` of the joint L-BFGS fit.
+
+    With a random residual (``marginal``, ``empirical_bayes``) predictions integrate over each
+    item's residual posterior (known items) or over its fitted population distribution ``N(0,
+    residual_sd_^2)`` (new items), as the fit's likelihood does.
     """
 
-    def __init__(self, scales: Sequence[str] | None = None, form: str = "conjunctive", residual: str = "marginal",
-                 theta_prior_sd: float = 1.5, residual_prior_sd: float = 1.0, base_prior_sd: float = 2.0,
+    def __init__(self, scales: Sequence[str] | None = None, form: str = "conjunctive", residual: str = "empirical_bayes",
+                 item_slopes: bool = False, theta_prior_sd: float = 1.5, residual_prior_sd: float = 1.0,
+                 item_slope_prior_sd: float = 0.5, base_prior_sd: float = 2.0,
                  discrimination_prior_sd: float = 0.5, ug_column: str | None = UG, missing_ug_floor: float = 0.0,
                  subject_column: str = SUBJECT_COLUMN, max_iter: int = 500, tol: float = 1e-7,
                  rubrics: Sequence[str] = ()) -> None:
@@ -67,8 +75,10 @@ class IRTAssessor(ClassifierMixin, BaseEstimator):
         self.rubrics = rubrics
         self.form = form
         self.residual = residual
+        self.item_slopes = item_slopes
         self.theta_prior_sd = theta_prior_sd
         self.residual_prior_sd = residual_prior_sd
+        self.item_slope_prior_sd = item_slope_prior_sd
         self.base_prior_sd = base_prior_sd
         self.discrimination_prior_sd = discrimination_prior_sd
         self.ug_column = ug_column
@@ -95,7 +105,10 @@ class IRTAssessor(ClassifierMixin, BaseEstimator):
         if self.residual not in irt.RESIDUALS:
             raise InputError(f"{who}: residual must be one of {', '.join(irt.RESIDUALS)}, got {self.residual!r}",
                              column="residual")
-        for name in ("theta_prior_sd", "residual_prior_sd", "base_prior_sd", "discrimination_prior_sd", "tol"):
+        if not isinstance(self.item_slopes, (bool, np.bool_)):
+            raise InputError(f"{who}: item_slopes must be True or False, got {self.item_slopes!r}", column="item_slopes")
+        for name in ("theta_prior_sd", "residual_prior_sd", "item_slope_prior_sd", "base_prior_sd",
+                     "discrimination_prior_sd", "tol"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
                 raise InputError(f"{who}: {name} must be a positive number, got {value!r}", column=name)
@@ -107,7 +120,7 @@ class IRTAssessor(ClassifierMixin, BaseEstimator):
         if self.ug_column is not None and not isinstance(self.ug_column, str):
             raise InputError(f"{who}: ug_column must be a column name or None, got {self.ug_column!r}")
         return irt.Priors(theta_sd=float(self.theta_prior_sd), base_sd=float(self.base_prior_sd),
-                          residual_sd=float(self.residual_prior_sd),
+                          residual_sd=float(self.residual_prior_sd), item_slope_sd=float(self.item_slope_prior_sd),
                           discrimination_sd=float(self.discrimination_prior_sd))
 
     def _rows(self, X: object, y: object | None, scales: list[str]
@@ -138,11 +151,14 @@ class IRTAssessor(ClassifierMixin, BaseEstimator):
         scales = self._scale_list()
         _, subjects, s_idx, item_ids, i_idx, items, successes, trials = self._rows(X, y, scales)
         obs = irt.Observations(s_idx, i_idx, successes, trials)
-        params = irt.fit(obs, items, len(subjects), form=self.form, residual=self.residual, priors=priors,
-                         max_iter=int(self.max_iter), tol=float(self.tol))
+        params = irt.fit(obs, items, len(subjects), form=self.form, residual=self.residual,
+                         item_slopes=bool(self.item_slopes), priors=priors, max_iter=int(self.max_iter), tol=float(self.tol))
         self.scales_ = scales
         self.item_ids_ = item_ids
         self.residual_ = params.residual
+        self.item_slope_ = params.slopes()
+        self.residual_spread_ = np.zeros(len(item_ids)) if params.residual_spread is None else params.residual_spread
+        self.residual_sd_ = float(params.residual_sd)
         self.discrimination_ = params.discrimination
         self.theta_mean_ = params.theta_mean
         self.base_mean_ = float(params.base_mean)
@@ -155,16 +171,18 @@ class IRTAssessor(ClassifierMixin, BaseEstimator):
         return self
 
     def _params(self, theta: np.ndarray | None = None, base: np.ndarray | None = None,
-                residual: np.ndarray | None = None) -> irt.Params:
+                items: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> irt.Params:
+        """Params of the fitted model; ``items`` (residual, slope, spread) replaces the fitted items' arrays."""
+        residual, slope, spread = (self.residual_, self.item_slope_, self.residual_spread_) if items is None else items
         return irt.Params(theta=self.theta_ if theta is None else theta, base=self.base_ if base is None else base,
-                          residual=self.residual_ if residual is None else residual,
+                          residual=residual, item_slope=slope, residual_spread=spread,
                           discrimination=self.discrimination_, theta_mean=self.theta_mean_, base_mean=self.base_mean_)
 
     def _store_subjects(self, names: list[str], theta: np.ndarray, base: np.ndarray, obs: irt.Observations,
-                        items: irt.Items, residual: np.ndarray | None = None) -> None:
+                        items: irt.Items, item_arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> None:
         """Append (or replace) subjects with their estimates, Laplace precision and evidence counts."""
         priors = self._priors()
-        precision = irt.posterior_precision(obs, items, self._params(theta, base, residual), priors, self.form)
+        precision = irt.posterior_precision(obs, items, self._params(theta, base, item_arrays), priors, self.form)
         sd = irt.laplace_sd(precision)
         evidence = evidence_counts(obs.subject, obs.item, np.asarray(obs.trials, float), items.demands, len(names))
         new = {"theta_": theta, "base_": base, "theta_sd_": sd[:, :-1], "base_sd_": sd[:, -1],
@@ -188,17 +206,30 @@ class IRTAssessor(ClassifierMixin, BaseEstimator):
         if known and not replace:
             raise InputError(f"{type(self).__name__}: subject(s) {', '.join(map(repr, known))} are already fitted; "
                              "pass replace=True to refit them from these rows", column=self.subject_column)
-        residual = self._item_residuals(item_ids)
+        residual, slope, _ = self._item_arrays(item_ids)
         priors = self._priors()
         obs = irt.Observations(s_idx, i_idx, successes, trials)
-        frozen = self._params(residual=residual)
-        theta, base, _ = irt.fit_subjects(obs, items, frozen, len(subjects), form=self.form, priors=priors)
-        self._store_subjects(subjects, theta, base, obs, items, residual)
+        point = (residual, slope, None)  # the subject fit takes each known residual at its posterior mean
+        theta, base, _ = irt.fit_subjects(obs, items, self._params(items=point), len(subjects), form=self.form,
+                                          priors=priors)
+        self._store_subjects(subjects, theta, base, obs, items, point)
         return self
 
-    def _item_residuals(self, ids: Sequence[str]) -> np.ndarray:
-        index = pd.Index(self.item_ids_).get_indexer(pd.Index([str(i) for i in ids]))
-        return np.where(index >= 0, self.residual_[np.maximum(index, 0)], 0.0)
+    def _item_arrays(self, ids: Sequence[str] | None, n: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Residual, slope and residual spread (posterior sd) of items ``ids`` (None: ``n`` unnamed items).
+
+        A known item has its fitted values; a new one residual 0, slope 1 and, with a random residual,
+        the fitted population sd of residuals as its spread (0 otherwise).
+        """
+        index = np.full(n, -1) if ids is None else pd.Index(self.item_ids_).get_indexer(pd.Index([str(i) for i in ids]))
+        known = index >= 0
+        new_spread = self.residual_sd_ if self.residual in irt.RANDOM_RESIDUALS else 0.0
+        out = []
+        for values, default in ((self.residual_, 0.0), (self.item_slope_, 1.0), (self.residual_spread_, new_spread)):
+            column = np.full(len(index), default, dtype=float)
+            column[known] = values[index[known]]
+            out.append(column)
+        return out[0], out[1], out[2]
 
     # -- prediction -------------------------------------------------------------------------
     def _profile_rows(self, names: np.ndarray, profiles: Profiles, X: pd.DataFrame
@@ -245,11 +276,11 @@ class IRTAssessor(ClassifierMixin, BaseEstimator):
             return np.zeros((0, 2))
         demands = demand_matrix(rows, self.scales_, who)
         guess = guess_column(rows, self.ug_column, self.missing_ug_floor, who)
-        residual = self._item_residuals(rows["instance_id"]) if "instance_id" in rows.columns else np.zeros(len(rows))
+        item_arrays = self._item_arrays(rows["instance_id"] if "instance_id" in rows.columns else None, len(rows))
         names, subject_index = np.unique(rows[self.subject_column].astype(str).to_numpy(), return_inverse=True)
         theta, base = self._profile_rows(names, dict(profiles or {}), rows)
         p = irt.probability(subject_index, np.arange(len(rows)), irt.Items(demands, guess),
-                            self._params(theta, base, residual), self.form)
+                            self._params(theta, base, item_arrays), self.form)
         return np.column_stack([1 - p, p])
 
     def predict(self, X: pd.DataFrame, profiles: Profiles | None = None) -> np.ndarray:
@@ -296,9 +327,10 @@ class IRTAssessor(ClassifierMixin, BaseEstimator):
         theta, base, precision = self._current(str(subject))
         items = irt.Items(demand_matrix(rows, self.scales_, who),
                           guess_column(rows, self.ug_column, self.missing_ug_floor, who))
-        residual = self._item_residuals(rows["instance_id"]) if "instance_id" in rows.columns else np.zeros(len(rows))
-        chosen, gains = select_items(items, theta, base, residual, self.discrimination_, precision, int(k), self.form)
-        p, _ = irt.item_jacobian(items, theta, base, residual, self.discrimination_, self.form)
+        residual, slope, _ = self._item_arrays(rows["instance_id"] if "instance_id" in rows.columns else None, len(rows))
+        chosen, gains = select_items(items, theta, base, residual, self.discrimination_, precision, int(k), self.form,
+                                     slope)
+        p, _ = irt.item_jacobian(items, theta, base, residual, self.discrimination_, self.form, slope)
         picked = rows.iloc[chosen].copy()
         picked.insert(0, "rank", np.arange(1, len(chosen) + 1))
         picked["p_success"] = p[chosen]
@@ -318,7 +350,8 @@ class IRTAssessor(ClassifierMixin, BaseEstimator):
         """Write the fitted arrays to ``folder/irt.npz``; return the JSON-able rest of the state."""
         save_npz(folder / "irt.npz", {name.rstrip("_"): np.asarray(getattr(self, name), float) for name in _ARRAYS})
         return {"classifier": "irt", "scales": list(self.scales_), "subjects": list(self.subjects_),
-                "item_ids": list(self.item_ids_), "base_mean": self.base_mean_, "converged": self.converged_}
+                "item_ids": list(self.item_ids_), "base_mean": self.base_mean_, "residual_sd": self.residual_sd_ if math.isfinite(self.residual_sd_) else None,
+                "converged": self.converged_}
 
     def load_state(self, state: Mapping[str, Any], folder: Path) -> None:
         """Rebuild the fitted state written by :meth:`save_state`; shapes are checked."""
@@ -332,10 +365,12 @@ class IRTAssessor(ClassifierMixin, BaseEstimator):
         self.subjects_ = [str(s) for s in state["subjects"]]
         self.item_ids_ = [str(s) for s in state["item_ids"]]
         self.base_mean_ = float(state["base_mean"])
+        self.residual_sd_ = float("nan") if state["residual_sd"] is None else float(state["residual_sd"])
         self.converged_ = bool(state["converged"])
         j, k = len(self.subjects_), len(self.scales_)
         expected = {"theta_": (j, k), "base_": (j,), "theta_sd_": (j, k), "base_sd_": (j,),
                     "precision_": (j, k + 1, k + 1), "evidence_": (j, k), "residual_": (len(self.item_ids_),),
+                    "item_slope_": (len(self.item_ids_),), "residual_spread_": (len(self.item_ids_),),
                     "discrimination_": (k,), "theta_mean_": (k,)}
         wrong = [n for n, shape in expected.items() if getattr(self, n).shape != shape]
         if wrong:

@@ -13,9 +13,9 @@ N_BINS = 10
 TOLERANCE = 0.1
 
 
-def auroc(y: np.ndarray, p: np.ndarray) -> float:
-    """Area under the ROC curve; NaN when only one class is present."""
-    return float(roc_auc_score(y, p)) if len(np.unique(y)) == 2 else float("nan")
+def auroc(y: np.ndarray, p: np.ndarray, weight: np.ndarray | None = None) -> float:
+    """Area under the ROC curve (rows weighted by ``weight`` (n,) if given); NaN when only one class is present."""
+    return float(roc_auc_score(y, p, sample_weight=weight)) if len(np.unique(y)) == 2 else float("nan")
 
 
 def brier(y: np.ndarray, p: np.ndarray) -> float:
@@ -32,13 +32,15 @@ def _bin_index(p: np.ndarray, n_bins: int) -> np.ndarray:
     return np.minimum((np.asarray(p, float) * n_bins).astype(int), n_bins - 1)
 
 
-def calibration_table(y: np.ndarray, p: np.ndarray, n_bins: int = N_BINS) -> pd.DataFrame:
-    """Per equal-width bin: count, mean predicted probability and observed success rate."""
+def calibration_table(y: np.ndarray, p: np.ndarray, n_bins: int = N_BINS,
+                      weight: np.ndarray | None = None) -> pd.DataFrame:
+    """Per equal-width bin: count (total ``weight`` if given), mean predicted probability and observed success rate."""
     idx = _bin_index(p, n_bins)
-    count = np.bincount(idx, minlength=n_bins)
-    safe = np.maximum(count, 1)
-    mean_p = np.bincount(idx, weights=p, minlength=n_bins) / safe
-    observed = np.bincount(idx, weights=y, minlength=n_bins) / safe
+    w = np.ones(len(idx)) if weight is None else np.asarray(weight, float)
+    count = np.bincount(idx, minlength=n_bins) if weight is None else np.bincount(idx, weights=w, minlength=n_bins)
+    safe = np.where(count > 0, count, 1.0)
+    mean_p = np.bincount(idx, weights=w * np.asarray(p, float), minlength=n_bins) / safe
+    observed = np.bincount(idx, weights=w * np.asarray(y, float), minlength=n_bins) / safe
     empty = count == 0
     return pd.DataFrame({
         "bin_low": np.arange(n_bins) / n_bins, "bin_high": np.arange(1, n_bins + 1) / n_bins, "count": count,
@@ -46,10 +48,10 @@ def calibration_table(y: np.ndarray, p: np.ndarray, n_bins: int = N_BINS) -> pd.
     })
 
 
-def ece(y: np.ndarray, p: np.ndarray, n_bins: int = N_BINS) -> float:
+def ece(y: np.ndarray, p: np.ndarray, n_bins: int = N_BINS, weight: np.ndarray | None = None) -> float:
     """Expected calibration error: |observed − predicted| per equal-width bin, weighted by the bin's mass."""
-    table = calibration_table(y, p, n_bins)
-    weights = table["count"].to_numpy() / len(y)
+    table = calibration_table(y, p, n_bins, weight)
+    weights = table["count"].to_numpy() / table["count"].sum()
     gaps = np.abs(table["observed"] - table["mean_predicted"]).fillna(0.0).to_numpy()
     return float(np.sum(weights * gaps))
 

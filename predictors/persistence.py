@@ -3,8 +3,10 @@
 A saved assessor is a directory: ``metadata.json`` (format version, library version, class,
 parameters, fitted state) plus, by classifier, ``arrays.npz`` (random-forest node arrays or
 logistic coefficients, read with ``allow_pickle=False``), ``xgboost.json`` (XGBoost's JSON model) or
-``model/`` (a fine-tuned transformer as safetensors + JSON config and tokenizer); a stacked
-assessor keeps each part in ``part<i>/`` and its meta-model in ``meta.npz``. Loading only
+``model/`` (a fine-tuned transformer as safetensors + JSON config and tokenizer); a combined
+assessor keeps the parts its chosen variant uses in ``part0/`` and ``part1/``, its second stage in
+``combiner.npz`` (stack weights, ridge coefficients or PCA projection, the boosted trees in
+``booster/``) and its calibrator in ``calibrator.npz``. Loading only
 rebuilds known classes from numbers and JSON, so an untrusted file cannot execute code.
 
 Everything read is checked before numpy, scikit-learn, XGBoost or transformers see it
@@ -45,7 +47,7 @@ from .multisubject import MultiSubjectAssessor
 from .multisubject_combined import MultiSubjectCombinedAssessor
 from .npz import save_npz
 from .safeio import load_npz, read_json
-from .stacking import StackedModel
+from .combine import CALIBRATIONS, VARIANTS, Calibrator, ChosenModel, Linear, Projection
 from .xgbjson import ModelError, checked_model
 
 FORMAT = "assess-predictor"
@@ -96,6 +98,12 @@ PARAM_CHECKS: dict[str, Any] = {
     "warmup_fraction": lambda v: _is_number(v) and 0 <= v <= 1,
     "head_learning_rate": lambda v: _is_number(v) and 0 <= v <= 1,
     "mixed_precision": lambda v: isinstance(v, bool),
+    "variants": lambda v: isinstance(v, list) and 0 < len(v) <= len(VARIANTS) and len(set(v)) == len(v)
+    and all(x in VARIANTS for x in v),
+    "calibrations": lambda v: isinstance(v, list) and 0 < len(v) <= len(CALIBRATIONS) and len(set(v)) == len(v)
+    and all(x in CALIBRATIONS for x in v),
+    "margin": lambda v: _is_number(v) and 0 <= v <= 0.5,
+    "components": lambda v: _is_int(v) and 1 <= v <= 256,
     # IRTAssessor (its saved state is checked by IRTAssessor.load_state)
     "scales": lambda v: v is None or isinstance(v, list) and len(v) <= 1000
     and all(isinstance(c, str) and 0 < len(c) <= 64 for c in v) and len(set(v)) == len(v),
@@ -103,7 +111,9 @@ PARAM_CHECKS: dict[str, Any] = {
                                                                       for f in v),
     "ug_column": lambda v: v is None or isinstance(v, str) and 0 < len(v) <= 64,
     "form": lambda v: v in ("conjunctive", "compensatory"),
-    "residual": lambda v: v in ("none", "joint", "marginal"),
+    "residual": lambda v: v in ("none", "joint", "marginal", "empirical_bayes"),
+    "item_slopes": lambda v: isinstance(v, bool),
+    "item_slope_prior_sd": lambda v: _is_number(v) and 0 < v <= 100,
     "theta_prior_sd": lambda v: _is_number(v) and 0 < v <= 100,
     "base_prior_sd": lambda v: _is_number(v) and 0 < v <= 100,
     "residual_prior_sd": lambda v: _is_number(v) and 0 < v <= 100,
@@ -169,13 +179,8 @@ def _save_state(assessor: Any, folder: Path) -> dict[str, Any]:
 
 
 def _save_classifier(model: Any, folder: Path) -> dict[str, Any]:
-    if isinstance(model, StackedModel):
-        parts = []
-        for i, part in enumerate(model.parts):
-            (folder / f"part{i}").mkdir()
-            parts.append(_save_classifier(part, folder / f"part{i}"))
-        save_npz(folder / "meta.npz", {"coef": model.meta.coef_, "intercept": model.meta.intercept_})
-        return {"classifier": "stack", "parts": parts}
+    if isinstance(model, ChosenModel):
+        return _save_chosen(model, folder)
     if isinstance(model, RandomForestClassifier):
         model = ForestArrays.from_sklearn(model)
     if isinstance(model, ForestArrays):
@@ -190,6 +195,26 @@ def _save_classifier(model: Any, folder: Path) -> dict[str, Any]:
                                           "coef": logistic.coef_, "intercept": logistic.intercept_})
         return {"classifier": "logistic"}
     raise InputError(f"cannot save a classifier of type {type(model).__name__}")
+
+
+def _save_chosen(model: ChosenModel, folder: Path) -> dict[str, Any]:
+    parts = []
+    for i, part in enumerate(model.parts):
+        if part is not None:
+            (folder / f"part{i}").mkdir()
+        parts.append(None if part is None else _save_classifier(part, folder / f"part{i}"))
+    combiner = model.combiner
+    if model.variant == "stack":
+        save_npz(folder / "combiner.npz", {"coef": combiner.coef_, "intercept": combiner.intercept_})
+    elif model.variant == "residual":
+        save_npz(folder / "combiner.npz", {"coef": combiner.coef, "intercept": np.array([combiner.intercept])})
+    elif model.variant == "boost":
+        projection, booster = combiner
+        save_npz(folder / "combiner.npz", {"mean": projection.mean, "components": projection.components})
+        (folder / "booster").mkdir()
+        _save_classifier(booster, folder / "booster")
+    save_npz(folder / "calibrator.npz", {"params": np.asarray(model.calibrator.params, float)})
+    return {"classifier": "chosen", "variant": model.variant, "calibration": model.calibrator.kind, "parts": parts}
 
 
 def read_metadata(directory: str | Path) -> dict[str, Any]:
@@ -254,6 +279,8 @@ def load(directory: str | Path, *, cache_dir: str | None = None, allow_download:
                 assessor.profiles_ = _profiles(state.get("profiles"))
                 assessor.profiles = assessor.profiles_
             assessor.model_ = _load_classifier(state, folder, _expected_features(assessor))
+            if isinstance(assessor.model_, ChosenModel):
+                assessor.chosen_ = assessor.model_.name
     except (KeyError, TypeError, ValueError) as err:
         if isinstance(err, InputError):
             raise
@@ -313,7 +340,7 @@ def _profiles(value: Any) -> dict[str, dict[str, float]]:
 
 def _expected_features(assessor: Any) -> int | None:
     """How many columns the classifier of ``assessor`` reads, where the parameters fix it (None: embeddings)."""
-    if isinstance(assessor, EmbeddingAssessor):
+    if isinstance(assessor, EmbeddingAssessor) and not isinstance(assessor, CombinedAssessor):
         return None
     n = len(assessor.features)
     if isinstance(assessor, MultiSubjectAssessor):
@@ -349,17 +376,65 @@ def _load_classifier(state: dict[str, Any], folder: Path, n_features: int | None
         return model
     if kind == "logistic":
         return _logistic_pipeline(load_npz(folder / "arrays.npz"), n_features, folder / "arrays.npz")
-    if kind == "stack":
-        parts = state.get("parts")
-        if not isinstance(parts, list) or not 0 < len(parts) <= 8 or not all(isinstance(part, dict) for part in parts):
-            raise ValueError("a stack needs a list of part states")
-        meta = _logistic(load_npz(folder / "meta.npz"), folder / "meta.npz")
-        if meta.coef_.shape != (1, len(parts)):
-            raise ValueError("meta-model weights and parts disagree")
-        return StackedModel(tuple(_load_classifier(part, folder / f"part{i}", None) for i, part in enumerate(parts)),
-                            meta)
+    if kind == "chosen":
+        return _load_chosen(state, folder, n_features)
     raise InputError(f"unknown classifier {str(kind)[:40]!r} in saved state", source=folder / METADATA,
                      column="state.classifier")
+
+
+#: Which parts each variant of a combined assessor keeps (tabular, text).
+VARIANT_PARTS = {"demand": (True, False), "embedding": (False, True), "stack": (True, True),
+                 "residual": (True, False), "boost": (False, False)}
+
+
+def _load_chosen(state: dict[str, Any], folder: Path, n_tabular: int | None) -> ChosenModel:
+    """A combined assessor's chosen model from checked state and arrays (``n_tabular``: columns of its tabular part)."""
+    variant, calibration, parts = state.get("variant"), state.get("calibration"), state.get("parts")
+    if variant not in VARIANT_PARTS or calibration not in CALIBRATIONS:
+        raise ValueError("state.variant or state.calibration is not a known choice")
+    if not isinstance(parts, list) or len(parts) != 2 or [p is not None for p in parts] != list(VARIANT_PARTS[variant]) \
+            or not all(p is None or isinstance(p, dict) and p.get("classifier") in CLASSIFIERS for p in parts):
+        raise ValueError(f"state.parts must hold exactly the parts a {variant} model uses")
+    loaded = tuple(None if part is None else _load_classifier(part, folder / f"part{i}", n_tabular if i == 0 else None)
+                   for i, part in enumerate(parts))
+    combiner: Any = None
+    if variant == "stack":
+        combiner = _logistic(load_npz(folder / "combiner.npz"), folder / "combiner.npz")
+        if combiner.coef_.shape != (1, 2):
+            raise ValueError("a stack's meta-model weighs exactly two parts")
+    elif variant == "residual":
+        arrays = _finite_arrays(folder / "combiner.npz", {"coef": 1, "intercept": 1})
+        if arrays["intercept"].shape != (1,):
+            raise ValueError("the residual model's intercept must be one number")
+        combiner = Linear(arrays["coef"], float(arrays["intercept"][0]))
+    elif variant == "boost":
+        arrays = _finite_arrays(folder / "combiner.npz", {"mean": 1, "components": 2})
+        d, (k, d2) = len(arrays["mean"]), arrays["components"].shape
+        if d2 != d or not 1 <= k <= 256:
+            raise ValueError("the PCA projection's mean and components disagree")
+        booster = _load_classifier({"classifier": "xgboost"}, folder / "booster",
+                                   None if n_tabular is None else n_tabular + k)
+        combiner = (Projection(arrays["mean"], arrays["components"]), booster)
+    params = _finite_arrays(folder / "calibrator.npz", {"params": None})["params"]
+    expected = {"none": (0,), "platt": (2,)}.get(calibration)
+    if expected is not None and params.shape != expected or calibration == "isotonic" and (
+            params.ndim != 2 or params.shape[0] != 2 or params.shape[1] < 1 or (np.diff(params[0]) < 0).any()
+            or (params[1] < 0).any() or (params[1] > 1).any()):
+        raise ValueError(f"calibrator arrays do not fit a {calibration} calibration")
+    return ChosenModel(variant, loaded, combiner, Calibrator(calibration, params))
+
+
+def _finite_arrays(path: Path, ndims: dict[str, int | None]) -> dict[str, np.ndarray]:
+    """Float arrays ``ndims`` names (with their number of dimensions, None: any), finite and bounded, as float64."""
+    arrays = load_npz(path)
+    if set(arrays) != set(ndims):
+        raise InputError(f"arrays must be {', '.join(sorted(ndims))}, got {sorted(arrays)[:6]}", source=path)
+    for name, ndim in ndims.items():
+        a = arrays[name]
+        if a.dtype.kind != "f" or ndim is not None and a.ndim != ndim or a.size > 10_000_000 \
+                or not (np.isfinite(a) & (np.abs(a) <= MAX_COEFFICIENT)).all():
+            raise InputError(f"array {name!r} must be finite floats with {ndim} dimension(s)", source=path)
+    return {k: v.astype(np.float64) for k, v in arrays.items()}
 
 
 def json_bytes(doc: Any) -> bytes:

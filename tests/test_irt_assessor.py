@@ -161,6 +161,26 @@ def test_save_and_load_round_trip_without_pickle(world, tmp_path):
     assert restored.get_params() == model.get_params() | {"scales": list(model.scales), "rubrics": []}
 
 
+def test_item_slopes_and_estimated_residual_sd_survive_save_and_load(tmp_path):
+    data = conjunctive_battery(SCALES[:2], n_subjects=30, n_items=150, seed=3, base=1.5, residual_sd=1.0,
+                               per_item=(1, 2))
+    rows = join(data.battery, data.outcomes)
+    model = IRTAssessor(scales=SCALES[:2], item_slopes=True, item_slope_prior_sd=0.8).fit(rows, rows["correct"])
+    assert model.residual == "empirical_bayes" and 0.5 < model.residual_sd_ < 2.0
+    assert model.item_slope_.std() > 0.01 and (model.residual_spread_ > 0).all()
+    restored = load(save(model, tmp_path / "slopes"))
+    assert restored.get_params() == model.get_params() | {"scales": list(model.scales)}
+    assert restored.residual_sd_ == model.residual_sd_
+    np.testing.assert_allclose(restored.item_slope_, model.item_slope_)
+    np.testing.assert_allclose(restored.predict_proba(rows.head(50)), model.predict_proba(rows.head(50)))
+    # a new item integrates over the fitted residual distribution: flatter than its point prediction
+    fresh = rows.head(50).assign(instance_id="never-seen")
+    spread_out = model.predict_proba(fresh)[:, 1]
+    point = copy.deepcopy(model)
+    point.residual_sd_ = 0.0
+    assert np.abs(spread_out - 0.5).mean() < np.abs(point.predict_proba(fresh)[:, 1] - 0.5).mean()
+
+
 def test_bad_input_gives_located_errors(world):
     _, rows, model, _, _ = world
     sample = rows.head(40).copy()
@@ -177,6 +197,10 @@ def test_bad_input_gives_located_errors(world):
         IRTAssessor(form="additive").fit(sample, sample["correct"])
     with pytest.raises(InputError, match="theta_prior_sd must be a positive number"):
         IRTAssessor(theta_prior_sd=-1).fit(sample, sample["correct"])
+    with pytest.raises(InputError, match="item_slopes must be True or False"):
+        IRTAssessor(item_slopes="yes").fit(sample, sample["correct"])
+    with pytest.raises(InputError, match="residual must be one of"):
+        IRTAssessor(residual="bayes").fit(sample, sample["correct"])
     with pytest.raises(InputError, match="unguessability column"):
         IRTAssessor(scales=["QLl", "UG"]).fit(sample, sample["correct"])
     with pytest.raises(InputError, match="needs level column"):

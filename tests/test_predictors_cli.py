@@ -139,4 +139,7 @@ def test_evaluate_puts_several_assessors_side_by_side(tmp_path, capsys):
     captured = capsys.readouterr()
     printed = captured.out + captured.err
     assert "combined assessor" in printed and "demand assessor" in printed and "side by side" in printed
+    assert "what the combined assessors chose" in printed  # e.g. "demand+platt" with its share of predictions
+    chosen = pd.read_parquet(out / "predictions.parquet").query("assessor == 'combined'")["chosen"]
+    assert chosen.str.fullmatch(r"(demand|embedding|stack|residual|boost)\+(none|platt|isotonic)").all()
     assert (out / "calibration_combined.png").exists() and (out / "rejection_demand.png").exists()

