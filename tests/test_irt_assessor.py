@@ -169,7 +169,7 @@ def test_item_slopes_and_estimated_residual_sd_survive_save_and_load(tmp_path):
     assert model.residual == "empirical_bayes" and 0.5 < model.residual_sd_ < 2.0
     assert model.item_slope_.std() > 0.01 and (model.residual_spread_ > 0).all()
     restored = load(save(model, tmp_path / "slopes"))
-    assert restored.get_params() == model.get_params() | {"scales": list(model.scales)}
+    assert restored.get_params() == model.get_params() | {"scales": list(model.scales), "rubrics": []}
     assert restored.residual_sd_ == model.residual_sd_
     np.testing.assert_allclose(restored.item_slope_, model.item_slope_)
     np.testing.assert_allclose(restored.predict_proba(rows.head(50)), model.predict_proba(rows.head(50)))
