@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from .battery import PROVENANCE_COLUMNS, validate_battery, validate_outcomes
-from .scaleset import default_scale_set
+from .scaleset import ScaleSet, default_scale_set
 
 SAMPLE_NAME = "sample"
 
@@ -41,6 +41,13 @@ def load_sample(annotated_only: bool = False) -> tuple[pd.DataFrame, pd.DataFram
     outcomes = validate_outcomes(pd.concat(frames, ignore_index=True), folder / "outcomes*.parquet")
     outcomes = outcomes[outcomes["instance_id"].isin(battery["instance_id"])].reset_index(drop=True)
     return battery, outcomes
+
+
+def sample_battery(scales: ScaleSet | None = None) -> pd.DataFrame:
+    """The sample battery under a scale set (default: bundled): a user scale's column is there, all NaN."""
+    battery = load_sample()[0]
+    return battery if scales is None or scales is default_scale_set() else validate_battery(battery, "bundled sample",
+                                                                                            scales)
 
 
 def reference_subset() -> list[str]:

@@ -1,7 +1,7 @@
 """Ability against demand: a subject's expected accuracy on a group of instances it has never run.
 
 The subject's characteristic curves come from :func:`assess.abilities.profiles` (the published SCC
-method with its defaults: UG ≥ 75 filter, dominance over the analysed scales), fitted on its
+method with its defaults: UG ≥ 75 filter, dominance over the analysed level scales), fitted on its
 outcomes *outside* the group (so the group is new to it). Each curve gives ``P(success)`` at a level,
 ``sigmoid(intercept + slope * level)``; a curve is usable when it rests on at least ``min_n``
 instances. An instance's predicted success combines the usable curves at its levels by ``rule``:
@@ -13,7 +13,10 @@ instances. An instance's predicted success combines the usable curves at its lev
 
 An instance demanding nothing (all levels 0) gets the ``dominant`` value under every rule. With
 ``guess=True`` the value is corrected for guessing with the instance's unguessability:
-``c + (1 - c) * p`` with chance ``c = 1 - UG / 100`` (no correction where UG is missing). Instances
+``c + (1 - c) * p`` with chance ``c = 1 - UG / 100`` (no correction where UG is missing). The scales
+come from the active :class:`~assess.scaleset.ScaleSet` (default: the bundled one): its level scales
+(or a chosen subset) get curves, and its unguessability scale (family ``unguessability``) is both
+the curves' UG filter and the guessing correction; a set without one has neither. Instances
 without a usable curve on any of their annotated scales get no prediction (NaN) and are counted.
 
 The expected accuracy on the group is the mean predicted success over its predicted instances. With
@@ -41,7 +44,7 @@ import pandas as pd
 from .abilities import profiles
 from .demands import Expectation, Rule, group_labels, ordered_groups
 from .errors import InputError
-from .scales import ANNOTATED, SCALES, UG
+from .scaleset import ScaleSet, default_scale_set
 
 RULES: tuple[str, ...] = get_args(Rule)
 #: Defaults chosen by the study ``studies/demand_profiles``: the option most outer folds' inner
@@ -52,27 +55,40 @@ DEFAULT_MIN_N = 30
 DEFAULT_ANCHORED = True
 
 
+def level_scales(scale_set: ScaleSet | None, scales: Sequence[str] | None) -> tuple[ScaleSet, tuple[str, ...]]:
+    """The active set (default: bundled) and the level scales to fit (default: all of its level scales)."""
+    scale_set = scale_set or default_scale_set()
+    levels = scale_set.level_codes if scales is None else scale_set.check(list(scales), key="scales", kind="level")
+    if not levels:
+        raise InputError("no level scale to fit a subject's curves on", column="scales")
+    return scale_set, levels
+
+
 def subject_curves(battery: pd.DataFrame, outcomes: pd.DataFrame, subject: str,
-                   scales: Sequence[str] = SCALES) -> pd.DataFrame:
-    """The subject's curves: one row per scale with intercept, slope, ability and n (its instances)."""
-    levels = tuple(s for s in scales if s != UG)
-    table, _ = profiles(battery, outcomes, [subject], scales=levels, dominance_scales=levels)
+                   scales: Sequence[str] | None = None, *, scale_set: ScaleSet | None = None) -> pd.DataFrame:
+    """The subject's curves: one row per level scale with intercept, slope, ability and n (its instances)."""
+    scale_set, levels = level_scales(scale_set, scales)
+    table, _ = profiles(battery, outcomes, [subject], scales=levels, dominance_scales=levels,
+                        ug_column=scale_set.unguessability)
     return table
 
 
 def predicted_success(battery: pd.DataFrame, curves: pd.DataFrame, *, rule: Rule = DEFAULT_RULE,
-                      guess: bool = DEFAULT_GUESS, min_n: int = DEFAULT_MIN_N) -> np.ndarray:
+                      guess: bool = DEFAULT_GUESS, min_n: int = DEFAULT_MIN_N,
+                      scale_set: ScaleSet | None = None) -> np.ndarray:
     """(n,) predicted success of each battery row from one set of curves (NaN: no usable curve)."""
     if rule not in RULES:
         raise InputError(f"unknown rule {rule!r}; use one of {', '.join(RULES)}")
     levels = battery.reindex(columns=list(curves["scale"])).to_numpy(dtype=float)  # (n, S)
-    return _combine(levels, curves, rule, min_n, _chance(battery) if guess else None)
+    chance = _chance(battery, (scale_set or default_scale_set()).unguessability) if guess else None
+    return _combine(levels, curves, rule, min_n, chance)
 
 
-def _chance(battery: pd.DataFrame) -> np.ndarray:
-    """(n,) chance of guessing right, ``1 - UG / 100``; 0 (no correction) where UG is missing."""
-    ug = battery[UG].to_numpy(dtype=float) if UG in battery.columns else np.full(len(battery), np.nan)
-    return np.nan_to_num(1.0 - ug / 100.0, nan=0.0)
+def _chance(battery: pd.DataFrame, ug_column: str | None) -> np.ndarray:
+    """(n,) chance of guessing right, ``1 - UG / 100``; 0 (no correction) where UG is missing or the set has none."""
+    if ug_column is None or ug_column not in battery.columns:
+        return np.zeros(len(battery))
+    return np.nan_to_num(1.0 - battery[ug_column].to_numpy(dtype=float) / 100.0, nan=0.0)
 
 
 def _combine(levels: np.ndarray, curves: pd.DataFrame, rule: str, min_n: int,
@@ -96,8 +112,9 @@ def _combine(levels: np.ndarray, curves: pd.DataFrame, rule: str, min_n: int,
     return value if chance is None else chance + (1.0 - chance) * value
 
 
-def _replicate_curves(battery: pd.DataFrame, outcomes: pd.DataFrame, subject: str, scales: Sequence[str],
-                      replicates: int, rng: np.random.Generator) -> tuple[list[pd.DataFrame], np.ndarray]:
+def _replicate_curves(battery: pd.DataFrame, outcomes: pd.DataFrame, subject: str, levels: Sequence[str],
+                      ug_column: str | None, replicates: int,
+                      rng: np.random.Generator) -> tuple[list[pd.DataFrame], np.ndarray]:
     """Curves of ``replicates`` bootstrap resamples of the subject's outcomes (instances drawn with
     replacement), fitted in one :func:`profiles` call as pseudo-subjects ``subject#r``, and the draws
     (R, n) as positions in ``outcomes``."""
@@ -106,9 +123,9 @@ def _replicate_curves(battery: pd.DataFrame, outcomes: pd.DataFrame, subject: st
     resampled = pd.DataFrame({"subject": pd.Categorical(names),  # categorical: profiles selects each quickly
                               "instance_id": outcomes["instance_id"].to_numpy(dtype=object)[draws.ravel()],
                               "correct": outcomes["correct"].to_numpy()[draws.ravel()]})
-    levels = tuple(s for s in scales if s != UG)
+    levels = tuple(levels)
     table, _ = profiles(battery, resampled, [f"{subject}#{r}" for r in range(replicates)], scales=levels,
-                        dominance_scales=levels)
+                        dominance_scales=levels, ug_column=ug_column)
     return [part for _, part in table.groupby("subject", sort=False)], draws
 
 
@@ -119,7 +136,8 @@ def expected_accuracy(
     group_ids: Sequence[str],
     *,
     group: str = "",
-    scales: Sequence[str] = SCALES,
+    scale_set: ScaleSet | None = None,
+    scales: Sequence[str] | None = None,
     rule: Rule = DEFAULT_RULE,
     guess: bool = DEFAULT_GUESS,
     min_n: int = DEFAULT_MIN_N,
@@ -129,17 +147,21 @@ def expected_accuracy(
 ) -> tuple[Expectation, pd.DataFrame | None]:
     """The subject's expected accuracy on the instances ``group_ids``, from curves fitted on its other outcomes.
 
+    ``scales`` are level scales of ``scale_set`` (default: the bundled set, all of its level scales).
     Returns the :class:`Expectation` and the curves used (point fit). A subject without outcomes on
     annotated instances outside the group gets no prediction (``predicted`` None, ``n_train`` 0, no
     curves); one without any outcomes is an :class:`InputError`.
     """
+    scale_set, levels_fitted = level_scales(scale_set, scales)
+    ug_column = scale_set.unguessability
     mine = outcomes[outcomes["subject"] == subject]
     if mine.empty:
         known = ", ".join(sorted(outcomes["subject"].unique())[:30])
         raise InputError(f"subject {subject!r} has no outcomes (subjects there: {known})")
     in_group = battery["instance_id"].isin(set(group_ids))
     target = battery[in_group]
-    train_ids = set(battery.loc[~in_group & battery[list(scales)].notna().any(axis=1), "instance_id"])
+    annotated = battery.reindex(columns=list(levels_fitted)).notna().any(axis=1)
+    train_ids = set(battery.loc[~in_group & annotated, "instance_id"])
     train = mine[mine["instance_id"].isin(train_ids)]
     observed_all = mine.set_index("instance_id")["correct"]
     seen = observed_all.reindex(target["instance_id"]).dropna()
@@ -148,18 +170,19 @@ def expected_accuracy(
                           n_actual=int(len(seen)), actual=float(seen.mean()) if len(seen) else None)
     if train.empty:  # nothing to fit its curves on: no prediction, said so in the table
         return nothing, None
-    train_battery = battery.loc[battery["instance_id"].isin(set(train["instance_id"])), ["instance_id", *ANNOTATED]]
-    curves = subject_curves(train_battery, train, subject, scales)
-    point = predicted_success(target, curves, rule=rule, guess=guess, min_n=min_n)
+    kept = ["instance_id", *levels_fitted, *([ug_column] if ug_column in battery.columns else [])]
+    train_battery = battery.loc[battery["instance_id"].isin(set(train["instance_id"])), kept]
+    curves = subject_curves(train_battery, train, subject, levels_fitted, scale_set=scale_set)
+    point = predicted_success(target, curves, rule=rule, guess=guess, min_n=min_n, scale_set=scale_set)
     keep = ~np.isnan(point)
     if not keep.any():  # no usable curve on any of the group's annotated scales
         return nothing, curves
     columns = list(curves["scale"])
     levels = target.loc[keep].reindex(columns=columns).to_numpy(dtype=float)
-    chance = _chance(target.loc[keep]) if guess else None
+    chance = _chance(target.loc[keep], ug_column) if guess else None
     train_rows = train_battery.set_index("instance_id").loc[train["instance_id"]]
     train_levels = train_rows.reindex(columns=columns).to_numpy(dtype=float)
-    train_chance = _chance(train_rows) if guess else None
+    train_chance = _chance(train_rows, ug_column) if guess else None
     correct = train["correct"].to_numpy(dtype=float)
 
     def offset(replicate: pd.DataFrame, rows: np.ndarray) -> float:
@@ -174,7 +197,7 @@ def expected_accuracy(
     estimate = np.clip(point[keep] + offset(curves, np.arange(len(train))), 0, 1)
     means, draws = [], []
     rng = np.random.default_rng(seed)
-    replicates, positions = (_replicate_curves(train_battery, train, subject, scales, bootstrap, rng)
+    replicates, positions = (_replicate_curves(train_battery, train, subject, levels_fitted, ug_column, bootstrap, rng)
                              if bootstrap else ([], []))
     for replicate, rows in zip(replicates, positions):
         p = _combine(levels, replicate, rule, min_n, chance)

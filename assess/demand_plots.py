@@ -1,5 +1,9 @@
 """Matplotlib figures of demand profiles: stacked level bars per group, a side-by-side comparison,
-a scales × groups heat map, and a subject's curves over a group's demand distribution."""
+a scales × groups heat map, and a subject's curves over a group's demand distribution.
+
+Every figure takes :meth:`assess.demands.DemandProfile.table`, whose ``kind`` column says which
+scales are percentages (UG or a user one): those are shown in their rubric's bands, divided by 20
+in the comparison, and left out of the heat map and the curves."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -14,7 +18,6 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .demands import LEVELS  # noqa: E402
-from .scales import UG  # noqa: E402
 
 #: Level 0 is pale grey (no demand); 1–5 go from pale to dark, as the ADeLe paper's bars.
 LEVEL_COLOURS = ["#e6e6e6"] + [plt.get_cmap("YlOrRd")(x) for x in np.linspace(0.2, 0.95, 5)]
@@ -31,7 +34,8 @@ def _bars(ax: plt.Axes, rows: pd.DataFrame) -> None:
     colours = [LEVEL_COLOURS[lv] for i in range(len(rows)) for lv in LEVELS if shares[i, lv] > 0]
     ax.add_collection(PatchCollection(boxes, facecolors=colours, edgecolors="white", linewidths=0.3))
     ax.set_ylim(-0.6, len(rows) - 0.4)
-    ax.set_yticks(y, [f"{s} (bands)" if s == UG else s for s in rows["scale"]], fontsize=8)
+    ax.set_yticks(y, [f"{s} (bands)" if kind == "percentage" else s for s, kind in zip(rows["scale"], rows["kind"])],
+                  fontsize=8)
     ax.set_xlim(0, 1.0)
     ax.set_xticks([0, 0.5, 1.0], ["0", "½", "1"], fontsize=7)
     uniform = rows["n_annotated"].nunique() == 1  # then the panel title says it once
@@ -62,7 +66,7 @@ def profile_grid(table: pd.DataFrame, groups: Sequence[str], title: str) -> plt.
     for ax in list(axes.flat)[len(groups):]:
         ax.set_visible(False)
     handles = [Rectangle((0, 0), 1, 1, color=LEVEL_COLOURS[lv]) for lv in LEVELS]
-    fig.legend(handles, [str(lv) for lv in LEVELS], title="level (UG: band)", loc="lower center", ncol=6,
+    fig.legend(handles, [str(lv) for lv in LEVELS], title="level (percentage scale: band)", loc="lower center", ncol=6,
                fontsize=7, title_fontsize=7, frameon=False)
     fig.suptitle(f"{title}\nshare of annotated instances per level; ◆ intended scale", fontsize=10)
     fig.subplots_adjust(left=0.8 / (3.1 * cols + 0.8), right=0.97, top=1 - 1.3 / height, bottom=0.6 / height,
@@ -71,8 +75,9 @@ def profile_grid(table: pd.DataFrame, groups: Sequence[str], title: str) -> plt.
 
 
 def comparison(table: pd.DataFrame, groups: Sequence[str], title: str) -> plt.Figure:
-    """Mean level ± sd per scale, the groups side by side (UG percentages divided by 20 to share the axis)."""
+    """Mean level ± sd per scale, the groups side by side (percentages divided by 20 to share the axis)."""
     scales = list(dict.fromkeys(table["scale"]))
+    percentage = table.drop_duplicates("scale").set_index("scale").loc[scales, "kind"].to_numpy() == "percentage"
     fig, ax = plt.subplots(figsize=(8, 0.36 * len(scales) + 1.6))
     offsets = np.linspace(0.25, -0.25, len(groups)) if len(groups) > 1 else np.zeros(1)
     y = np.arange(len(scales))[::-1]
@@ -80,11 +85,11 @@ def comparison(table: pd.DataFrame, groups: Sequence[str], title: str) -> plt.Fi
         ax.axhline(yy - 0.5, color="lightgrey", linewidth=0.5)
     for offset, group in zip(offsets, groups):
         rows = table[table["group"] == group].set_index("scale").loc[scales]
-        factor = np.where(np.asarray(scales) == UG, 1 / 20, 1.0)
+        factor = np.where(percentage, 1 / 20, 1.0)
         mean = rows["mean"].astype(float).to_numpy() * factor
         sd = rows["sd"].astype(float).to_numpy() * factor
         ax.errorbar(mean, y + offset, xerr=sd, fmt="o", markersize=4, capsize=2, linewidth=1, label=_short(group))
-    ax.set_yticks(y, [f"{s} (÷20)" if s == UG else s for s in scales], fontsize=8)
+    ax.set_yticks(y, [f"{s} (÷20)" if pct else s for s, pct in zip(scales, percentage)], fontsize=8)
     ax.set_xlim(-0.2, 5.2)
     ax.set_xlabel("mean demand level ± sd over annotated instances")
     ax.grid(axis="x", alpha=0.3)
@@ -96,7 +101,7 @@ def comparison(table: pd.DataFrame, groups: Sequence[str], title: str) -> plt.Fi
 
 def heatmap(table: pd.DataFrame, groups: Sequence[str], title: str) -> plt.Figure:
     """Scales (rows) × groups (columns), coloured by mean demand level 0–5; numbers in the cells."""
-    demand = table[table["scale"] != UG]
+    demand = table[table["kind"] == "level"]
     scales = list(dict.fromkeys(demand["scale"]))
     matrix = demand.pivot(index="scale", columns="group", values="mean").reindex(index=scales, columns=list(groups))
     values = matrix.to_numpy(dtype=float)
@@ -118,7 +123,7 @@ def heatmap(table: pd.DataFrame, groups: Sequence[str], title: str) -> plt.Figur
 def curves_over_demand(curves: pd.DataFrame, rows: pd.DataFrame, subject: str, group: str,
                        min_n: int) -> plt.Figure:
     """Per demand scale: the group's level shares (bars) under the subject's fitted curve (line)."""
-    rows = rows[rows["scale"] != UG].set_index("scale")
+    rows = rows[rows["kind"] == "level"].set_index("scale")
     scales = [s for s in curves["scale"] if s in rows.index]
     cols = PANELS_PER_ROW
     n_rows = int(np.ceil(len(scales) / cols))

@@ -25,12 +25,12 @@ MAX_CURVE_FIGURES = 12
 
 DEFINITIONS = {
     "counts, shares": "instances per level 0–5 among those annotated on the scale (non-integer levels to the "
-                      "nearest level, halves up; UG in the rubric's bands 0–25, 25–50, 50–70, 70–85, 85–97, "
-                      "97–100 %)",
+                      "nearest level, halves up; a percentage scale in its rubric's six bands, UG: 0–25, 25–50, "
+                      "50–70, 70–85, 85–97, 97–100 %)",
     "n_annotated, n_missing": "instances with and without a level on the scale; missing levels are never imputed",
-    "mean, sd": "of the raw levels (UG: percentages); population standard deviation",
+    "mean, sd": "of the raw levels (percentage scales: percentages); population standard deviation",
     "dominant_share": "share of annotated instances where the scale is the highest demand (ties count)",
-    "demand_share": "the scale's part of the group's summed demand levels over all analysed demand scales",
+    "demand_share": "the scale's part of the group's summed demand levels over all analysed level scales",
     "sensitivity": "normalised entropy of the level distribution, −Σ p ln p / ln 6: 0 = one level only, "
                    "1 = spread evenly over 0–5, so the group separates abilities at every level",
     "span": "levels holding at least 5 % of the annotated instances",
@@ -84,12 +84,14 @@ def _summary(profile: DemandProfile) -> str:
     rows = pd.DataFrame([{"group": g.group, "instances": g.n_instances, "annotated": g.n_annotated,
                           "intended": ", ".join(g.intended) + f" ({g.intended_source})",
                           "specificity": g.specificity} for g in profile.groups])
-    hashes = ", ".join(f"{code} {digest[:10]}" for code, digest in profile.rubric_hashes.items())
+    scales = pd.DataFrame([{"scale": code, "name": profile.names.get(code, ""), "kind": profile.kinds[code],
+                            "bands": ", ".join(f"{low:g}–{high:g}" for low, high in profile.bands.get(code, [])),
+                            "rubric": profile.rubric_hashes.get(code, "")[:10]} for code in profile.scales])
+    set_hash = f"; scale set <code>{profile.scale_set_hash[:12]}</code>" if profile.scale_set_hash else ""
     return (f"<p>Battery <code>{html.escape(profile.battery)}</code>, grouped by {html.escape(profile.grouping)} "
-            f"(column <code>{html.escape(profile.group_column)}</code>); scales {html.escape(', '.join(profile.scales))}"
-            f"; schema {profile.schema_version}.</p>"
-            + (f"<p><small>rubrics: {html.escape(hashes)}</small></p>" if hashes else "")
-            + "<h2>Groups</h2>" + rows.round(3).to_html(index=False, na_rep="–"))
+            f"(column <code>{html.escape(profile.group_column)}</code>){set_hash}; schema {profile.schema_version}.</p>"
+            + "<h2>Scales</h2>" + scales.to_html(index=False) + "<h2>Groups</h2>"
+            + rows.round(3).to_html(index=False, na_rep="–"))
 
 
 def _ability_section(profile: DemandProfile, expected: pd.DataFrame, table: pd.DataFrame,

@@ -3,18 +3,21 @@
 Pure computation on a validated battery; no files, no plotting. For each group and scale, over the
 instances annotated on that scale (missing levels are counted, never imputed):
 
+The scales are those of the active :class:`~assess.scaleset.ScaleSet` (bundled rubrics plus user
+folders), or a chosen subset; each scale's ``kind`` decides how it is treated:
+
 * ``counts``/``shares`` — the level distribution over the integer levels 0–5 (a non-integer level,
   e.g. a median of two annotators, goes to its nearest level, halves up as in
-  :func:`assess.abilities.level_bins`); for UG, over the six UG bands of the rubric
-  (:data:`assess.rubrics.UG_BANDS`: 0–25, 25–50, 50–70, 70–85, 85–97, 97–100 %);
-* ``mean``/``sd`` — of the raw levels (UG: of the percentages); ``sd`` is the population standard
-  deviation (``ddof=0``);
+  :func:`assess.abilities.level_bins`); for a percentage scale (UG, or a user one), over the six
+  bands its rubric gives its levels (UG: 0–25, 25–50, 50–70, 70–85, 85–97, 97–100 %);
+* ``mean``/``sd`` — of the raw levels (percentage scales: of the percentages); ``sd`` is the
+  population standard deviation (``ddof=0``);
 * ``dominant_share`` — share of the annotated instances on which this scale's level is the highest of
-  the instance's demand levels over the analysed demand scales — the dominance filter of
+  the instance's demand levels over the analysed level scales — the dominance filter of
   :func:`assess.abilities.dominant_mask`: ties count for every tied scale, and an instance with no
   other analysed scale annotated does not count;
 * ``demand_share`` — the scale's part of the group's total demand mass, the sum of all annotated
-  levels over the analysed demand scales (UG is not a demand and has none);
+  levels over the analysed level scales (a percentage scale such as UG is not a demand and has none);
 * ``sensitivity`` — the normalised Shannon entropy of the level distribution, ``-Σ p_l ln p_l / ln 6``
   over the six levels (or UG bands): 0 when every instance sits at one level (the group can only
   tell abilities below that level from those above it), 1 when the instances spread evenly over
@@ -24,8 +27,8 @@ instances annotated on that scale (missing levels are counted, never imputed):
 Per group, **specificity** is the share of the group's demand mass on its *intended* scales:
 ``Σ demand_share`` over them, 1 when every annotated demand falls on what the group is meant to
 measure, near 0 when its demands are mostly incidental. Intended scales are given by the caller
-(``intended={group: [codes]}``); for a group without them they are *derived*: the non-extraneous
-scales whose dominant share is at least :data:`DERIVED_INTENDED_RATIO` of the group's largest
+(``intended={group: [codes]}``); for a group without them they are *derived*: the level scales
+not of family ``extraneous`` whose dominant share is at least :data:`DERIVED_INTENDED_RATIO` of the group's largest
 dominant share (so specificity then says how much demand lies outside the group's main scales).
 """
 from __future__ import annotations
@@ -40,10 +43,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from . import __version__
 from .abilities import dominant_mask, level_bins
 from .errors import InputError
-from .rubrics import UG_BANDS
-from .scales import EXTRANEOUS, SCALES, UG, check_scale_codes
+from .rubrics import Kind
+from .scaleset import ScaleSet, default_scale_set
 
-SCHEMA_VERSION: Literal["1"] = "1"
+#: Version 2: the scales' kinds and names, each percentage scale's bands (``bands``, was ``ug_bands``)
+#: and the scale-set hash.
+SCHEMA_VERSION: Literal["2"] = "2"
 #: How an instance's predicted success combines its scales' curves (see :mod:`assess.demand_ability`).
 Rule = Literal["dominant", "product", "min"]
 #: ``--by`` choice → battery column.
@@ -56,7 +61,7 @@ UNLABELLED = "(none)"
 
 
 class ScaleDemand(BaseModel):
-    """The demand of one group on one scale (or UG, in bands)."""
+    """The demand of one group on one scale (a percentage scale such as UG: in its bands)."""
 
     model_config = ConfigDict(extra="forbid")
     group: str
@@ -124,25 +129,31 @@ class DemandProfile(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     kind: Literal["demand_profile"] = "demand_profile"
-    schema_version: Literal["1"] = SCHEMA_VERSION
+    schema_version: Literal["2"] = SCHEMA_VERSION
     assess_version: str = __version__
     battery: str
     grouping: str
     group_column: str
     scales: list[str]
+    #: ``level`` or ``percentage`` and the name of each analysed scale, from its rubric.
+    kinds: dict[str, Kind]
+    names: dict[str, str] = Field(default_factory=dict)
+    #: Per analysed percentage scale, the ``[low, high)`` percentages of its six levels (the last includes 100).
+    bands: dict[str, list[tuple[float, float]]] = Field(default_factory=dict)
     rubric_hashes: dict[str, str] = Field(default_factory=dict)
-    ug_bands: list[tuple[float, float]] = Field(default_factory=lambda: list(UG_BANDS))
+    scale_set_hash: str = ""
     groups: list[GroupDemand]
     rows: list[ScaleDemand]
     prediction: Prediction | None = None
     expectations: list[Expectation] = Field(default_factory=list)
 
     def table(self) -> pd.DataFrame:
-        """One row per group × scale, with ``count_0..5``, ``share_0..5`` and the group's specificity."""
+        """One row per group × scale, with its ``kind``, ``count_0..5``, ``share_0..5`` and the group's specificity."""
         specificity = {g.group: g.specificity for g in self.groups}
         records = []
         for row in self.rows:
             record = row.model_dump(exclude={"counts", "shares"})
+            record["kind"] = self.kinds[row.scale]
             record.update({f"count_{lv}": c for lv, c in zip(LEVELS, row.counts)})
             record.update({f"share_{lv}": s for lv, s in zip(LEVELS, row.shares)})
             record["specificity"] = specificity[row.group]
@@ -172,18 +183,22 @@ def demand_profile(
     battery: pd.DataFrame,
     by: str = "benchmark",
     *,
-    scales: Sequence[str] = SCALES + (UG,),
+    scale_set: ScaleSet | None = None,
+    scales: Sequence[str] | None = None,
     intended: Mapping[str, Sequence[str]] | None = None,
     battery_name: str = "<battery>",
-    rubric_hashes: Mapping[str, str] | None = None,
 ) -> DemandProfile:
-    """Compute the demand profile of every group of ``battery`` (a validated battery table).
+    """Compute the demand profile of every group of ``battery`` (a battery validated under ``scale_set``).
 
-    ``scales`` are the analysed codes (demand scales, optionally UG); ``intended`` maps group names to
-    the scales they are meant to measure (groups left out get derived ones).
+    ``scale_set`` is the active set (default: the bundled one); ``scales`` the analysed codes of it
+    (default: all, level and percentage scales); ``intended`` maps group names to the level scales
+    they are meant to measure (groups left out get derived ones).
     """
-    scales = check_scale_codes(list(scales))
-    demand_scales = [s for s in scales if s != UG]
+    scale_set = scale_set or default_scale_set()
+    scales = list(scale_set.check(list(scales), key="scales") if scales is not None else scale_set.codes)
+    demand_scales = [s for s in scales if scale_set[s].kind == "level"]
+    bands = {s: [tuple(lv.band) for lv in scale_set.rubrics[s].levels] for s in scales
+             if scale_set[s].kind == "percentage"}
     column, labels = group_labels(battery, by)
     groups = ordered_groups(battery, labels, column)
     intended = dict(intended or {})
@@ -195,43 +210,49 @@ def demand_profile(
         bad = [c for c in codes if c not in demand_scales]
         if bad:
             raise InputError(f"intended scale(s) {', '.join(map(repr, bad))} of {by} {group!r} are not analysed "
-                             f"demand scales; analysed: {', '.join(demand_scales)}")
+                             f"level scales; analysed: {', '.join(demand_scales)}")
     demands = battery.reindex(columns=demand_scales).to_numpy(dtype=float)  # (n, S)
     dominant = dominant_mask(demands)
     any_annotated = battery.reindex(columns=scales).notna().any(axis=1).to_numpy()
+    values = battery.reindex(columns=scales).to_numpy(dtype=float)  # (n, all analysed)
+    eligible = [s for s in demand_scales if scale_set[s].family != "extraneous"]
     label_array = labels.to_numpy()
     group_rows, scale_rows = [], []
     for group in groups:
         rows = label_array == group
-        stats = {s: _scale_stats(battery[s].to_numpy(dtype=float)[rows], s) for s in scales}
+        stats = {s: _scale_stats(values[rows, j], bands.get(s)) for j, s in enumerate(scales)}
         mass = np.nansum(demands[rows], axis=0)  # (S,)
         total = mass.sum()
         for j, s in enumerate(demand_scales):
             annotated = ~np.isnan(demands[rows, j])
             stats[s]["dominant_share"] = _ratio(dominant[rows, j][annotated].sum(), annotated.sum())
             stats[s]["demand_share"] = _ratio(mass[j], total)
-        chosen, source = _intended(group, intended, stats, demand_scales)
+        chosen, source = _intended(group, intended, stats, demand_scales, eligible)
         specificity = float(sum(stats[s]["demand_share"] for s in chosen)) if total > 0 and chosen else None
         group_rows.append(GroupDemand(group=group, n_instances=int(rows.sum()),
                                       n_annotated=int(any_annotated[rows].sum()),
                                       intended=chosen, intended_source=source, specificity=specificity))
         scale_rows += [ScaleDemand(group=group, scale=s, intended=s in chosen, **stats[s]) for s in scales]
-    return DemandProfile(battery=battery_name, grouping=by, group_column=column, scales=list(scales),
-                         rubric_hashes=dict(rubric_hashes or {}), groups=group_rows, rows=scale_rows)
+    return DemandProfile(battery=battery_name, grouping=by, group_column=column, scales=scales,
+                         kinds={s: scale_set[s].kind for s in scales}, names={s: scale_set[s].name for s in scales},
+                         bands=bands,
+                         rubric_hashes={s: scale_set.rubrics[s].content_hash for s in scales},
+                         scale_set_hash=scale_set.hash, groups=group_rows, rows=scale_rows)
 
 
-def level_index(values: np.ndarray, scale: str) -> np.ndarray:
-    """Integer level (0–5) of each non-missing value: nearest level, or the UG band of a percentage."""
-    if scale == UG:
-        highs = np.array([high for _, high in UG_BANDS])
-        return np.minimum(np.searchsorted(highs, values, side="right"), len(UG_BANDS) - 1)
+def level_index(values: np.ndarray, bands: Sequence[tuple[float, float]] | None = None) -> np.ndarray:
+    """Integer level (0–5) of each non-missing value: the nearest level, or the band of a percentage
+    (``bands``: the six ``[low, high)`` bands of a percentage scale's rubric, the last including its top)."""
+    if bands is not None:
+        highs = np.array([high for _, high in bands])
+        return np.minimum(np.searchsorted(highs, values, side="right"), len(bands) - 1)
     return level_bins(values).astype(int)
 
 
-def _scale_stats(values: np.ndarray, scale: str) -> dict:
-    """Counts, shares, mean, sd, sensitivity and span of one scale's levels in one group."""
+def _scale_stats(values: np.ndarray, bands: Sequence[tuple[float, float]] | None) -> dict:
+    """Counts, shares, mean, sd, sensitivity and span of one scale's values in one group."""
     present = values[~np.isnan(values)]
-    counts = np.bincount(level_index(present, scale), minlength=len(LEVELS)) if present.size else np.zeros(6, int)
+    counts = np.bincount(level_index(present, bands), minlength=len(LEVELS)) if present.size else np.zeros(6, int)
     n = int(present.size)
     shares = counts / n if n else np.full(len(LEVELS), np.nan)
     return {
@@ -255,12 +276,12 @@ def _ratio(numerator: float, denominator: float) -> float | None:
     return float(numerator / denominator) if denominator > 0 else None
 
 
-def _intended(group: str, given: Mapping[str, Sequence[str]], stats: dict, demand_scales: list[str]
-              ) -> tuple[list[str], Literal["given", "derived"]]:
+def _intended(group: str, given: Mapping[str, Sequence[str]], stats: dict, demand_scales: list[str],
+              eligible: list[str]) -> tuple[list[str], Literal["given", "derived"]]:
+    """The group's intended scales: given, else derived among the ``eligible`` (non-extraneous) level scales."""
     if group in given:
         return [s for s in demand_scales if s in given[group]], "given"
-    candidates = {s: stats[s]["dominant_share"] for s in demand_scales
-                  if s not in EXTRANEOUS and stats[s]["dominant_share"] is not None}
+    candidates = {s: stats[s]["dominant_share"] for s in eligible if stats[s]["dominant_share"] is not None}
     top = max(candidates.values(), default=0.0)
     if top <= 0:
         return [], "derived"
@@ -268,14 +289,13 @@ def _intended(group: str, given: Mapping[str, Sequence[str]], stats: dict, deman
 
 
 def parse_intended(specs: Sequence[str]) -> dict[str, list[str]]:
-    """``["GROUP=QLq,KNf", ...]`` (the CLI's ``--intended``) → ``{group: [codes]}``; errors name the bad spec."""
+    """``["GROUP=QLq,KNf", ...]`` (the CLI's ``--intended``) → ``{group: [codes]}``; errors name the bad spec.
+
+    The codes are checked against the analysed level scales by :func:`demand_profile`."""
     out: dict[str, list[str]] = {}
     for spec in specs:
         group, sep, codes = spec.rpartition("=")
         if not sep or not group.strip() or not codes.strip():
             raise InputError(f"--intended {spec!r}: expected GROUP=CODE[,CODE...], e.g. math=QLq,KNf")
-        try:
-            out[group.strip()] = check_scale_codes([c.strip() for c in codes.split(",") if c.strip()], allow_ug=False)
-        except ValueError as err:
-            raise InputError(f"--intended {spec!r}: {err}") from err
+        out[group.strip()] = [c.strip() for c in codes.split(",") if c.strip()]
     return out

@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from . import __version__, atomic
+from . import __version__, atomic, outputs
 from .plots import curves_grid, radar
 from .profile_result import ProfileResult
 from .schemas import AbilitiesFile, Excluded, ProfileSettings, ScaleAbility, read_file, write_file
@@ -23,6 +23,12 @@ RADAR_PNG = "radar.png"
 CURVES_PNG = "curves.png"
 REPORT_HTML = "report.html"
 MANIFEST = "manifest.json"
+COMPARISON_CSV = "comparison.csv"
+COMPARISON_PNG = "comparison.png"
+COMPARISON_HTML = "comparison.html"
+#: The comparison's own manifest (a comparison may share its folder with a profile's outputs).
+COMPARISON_MANIFEST = "comparison_manifest.json"
+COMPARISON_FILES = (COMPARISON_CSV, COMPARISON_PNG, COMPARISON_HTML)
 
 
 def _png(fig: plt.Figure) -> bytes:
@@ -88,14 +94,16 @@ def write_report(result: ProfileResult, output_dir: Path, fingerprint: str) -> l
 
 
 def write_comparison(results: Mapping[str, pd.DataFrame], output_dir: Path, min_n: int | None = None,
-                     names: Mapping[str, str] | None = None) -> None:
+                     names: Mapping[str, str] | None = None) -> list[str]:
     """Side-by-side profiles of several subjects: one radar, one wide CSV of abilities, one HTML page with
-    intervals and n (insufficient evidence greyed); ``names`` are the scales' names (the active set's)."""
+    intervals and n (insufficient evidence greyed); ``names`` are the scales' names (the active set's).
+
+    Written as one generation (:mod:`assess.outputs`) with :data:`COMPARISON_MANIFEST` last, so a killed
+    run leaves the previous comparison whole or files without a manifest; returns the file names."""
+    output_dir = outputs.prepare(Path(output_dir), COMPARISON_MANIFEST, COMPARISON_FILES)
     wide = pd.DataFrame({name: table.set_index("scale")["ability"] for name, table in results.items()})
     wide.index.name = "scale"
-    atomic.write_text(output_dir / "comparison.csv", wide.reset_index().to_csv(index=False))
     png = _png(radar(results, "Ability profiles", min_n))
-    atomic.write_bytes(output_dir / "comparison.png", png)
     indexed = {name: table.set_index("scale") for name, table in results.items()}
     rows = [[_cell(code), _cell((names or {}).get(code, code), "name")]
             + [_ability_cell(frame.loc[code]) for frame in indexed.values()] for code in wide.index]
@@ -103,7 +111,12 @@ def write_comparison(results: Mapping[str, pd.DataFrame], output_dir: Path, min_
             + _table(["scale", "name", *results], rows)
             + f"<p>ability [95 % interval] (n instances); † grey: fewer than {min_n or 'the minimum of'} instances, "
               "insufficient evidence; ↑ above level 5, an extrapolation</p>")
-    atomic.write_text(output_dir / "comparison.html", _page("Ability profiles compared", body))
+    with outputs.generation(output_dir, COMPARISON_MANIFEST) as staging:
+        atomic.write_text(staging / COMPARISON_CSV, wide.reset_index().to_csv(index=False))
+        atomic.write_bytes(staging / COMPARISON_PNG, png)
+        atomic.write_text(staging / COMPARISON_HTML, _page("Ability profiles compared", body))
+        atomic.write_json(staging / COMPARISON_MANIFEST, {"subjects": list(results), "files": list(COMPARISON_FILES)})
+    return list(COMPARISON_FILES)
 
 
 def _number(value: float, digits: int = 2) -> str:

@@ -1,4 +1,5 @@
-"""A distilled annotator: instance text → the 18 demand levels and UG, learned from an annotated battery.
+"""A distilled annotator: instance text → levels on the scales of an active scale set, learned from an
+annotated battery (the bundled 18 demand scales and UG, and any user scale the battery carries).
 
 Input: the text an LLM annotator is shown (:func:`assess.annotate.prompts.instance_text`: prompt,
 reference answer, answer format). Two feature sets, each followed by five standardised surface
@@ -12,11 +13,14 @@ math symbols):
   per second. One ridge regression per scale treats the levels as ordered numbers (an
 ordinal model by least squares, which is what quadratic-weighted kappa rewards); its L2 strength
 is chosen per scale by efficient leave-one-out error on the training items only. A prediction is
-rounded to the nearest level and clipped to 0-5 (UG: to a whole percentage in 0-100).
+rounded to the nearest level and clipped to its scale's range by kind (a level scale to 0-5, a
+percentage scale such as UG to a whole percentage in 0-100).
 
 Saved without pickle (``distilled.npz`` read with ``allow_pickle=False``, plus ``distilled.json``)
 and fingerprinted by its training data (instance texts and levels), the rubric-set hash the
-training annotations were made under, the embedding model and the feature version.
+training annotations were made under, the embedding model and the feature version. The rubrics,
+their prompt-text hashes (checked by the distilled backend on every request) and the scales'
+kinds come from the :class:`~assess.scaleset.ScaleSet` given to :func:`fit_distilled`.
 """
 from __future__ import annotations
 
@@ -32,17 +36,20 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import RidgeCV
 
-from assess.annotate.prompts import split_instance_text
+from assess.annotate.prompts import sha256, split_instance_text
 from assess.atomic import write_json
 from assess.errors import InputError
-from assess.scales import LEVEL_MAX, LEVEL_MIN, UG, UG_MAX, UG_MIN
+from assess.rubrics import KIND_RANGES, Kind, rubric_set_hash
+from assess.scaleset import ScaleSet, default_scale_set
 
 from .embeddings import DEFAULT_MODEL, embed_texts
 from .npz import save_npz
 from .safeio import load_npz
 
 FORMAT = "assess-distilled-annotator"
-FORMAT_VERSION = 1
+#: Version 2 records each scale's kind; a version-1 model (the bundled scales only) takes the bundled kinds.
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 #: Feature set name → the version string recorded with (and required of) a saved model.
 FEATURE_SETS: dict[str, str] = {"minilm": "minilm+surface/v1", "hashing": "hashing4096+surface/v1"}
 HASH_FEATURES = 4096
@@ -115,6 +122,8 @@ class DistilledAnnotator:
     #: SHA-256 of each scale's rubric prompt text, to check the rubrics an annotation asks about.
     rubric_text_hashes: dict[str, str]
     n_train: int
+    #: ``level`` or ``percentage`` per scale: the range a prediction is clipped to.
+    kinds: dict[str, Kind]
     info: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -130,13 +139,9 @@ class DistilledAnnotator:
         return np.asarray(X @ weights) + (self.intercept - (self.mean / self.scale) @ self.coef.T)
 
     def levels_from_features(self, X: np.ndarray) -> np.ndarray:
-        """(n, k) levels: rounded, clipped to 0-5 (UG: whole percentages in 0-100)."""
-        raw = self.predict_raw(X)
-        out = np.empty_like(raw)
-        for j, code in enumerate(self.scales):
-            low, high = (UG_MIN, UG_MAX) if code == UG else (LEVEL_MIN, LEVEL_MAX)
-            out[:, j] = np.clip(np.rint(raw[:, j]), low, high)
-        return out
+        """(n, k) levels: rounded, clipped to each scale's range (levels 0-5, percentages 0-100)."""
+        low, high = np.array([KIND_RANGES[self.kinds[code]] for code in self.scales]).T  # (k,), (k,)
+        return np.clip(np.rint(self.predict_raw(X)), low, high)
 
     def predict(self, texts: Sequence[str], cache_dir: str | Path | None = None) -> pd.DataFrame:
         """Levels of instance ``texts`` (one row per text, one column per scale)."""
@@ -154,22 +159,25 @@ class DistilledAnnotator:
             "format": FORMAT, "format_version": FORMAT_VERSION, "features": FEATURE_SETS[self.feature_set],
             "feature_set": self.feature_set, "name": self.name,
             "scales": list(self.scales), "embedding_model": self.embedding_model, "fingerprint": self.fingerprint,
-            "rubric_hash": self.rubric_hash, "rubric_text_hashes": self.rubric_text_hashes,
+            "rubric_hash": self.rubric_hash, "rubric_text_hashes": self.rubric_text_hashes, "kinds": self.kinds,
             "n_train": self.n_train, "info": self.info})
         return folder
 
 
-def fit_distilled(texts: Sequence[str], levels: pd.DataFrame, *, rubric_hash: str,
-                  rubric_text_hashes: Mapping[str, str], feature_set: str = "minilm",
-                  embedding_model: str = DEFAULT_MODEL, cache_dir: str | Path | None = None, X: np.ndarray | None = None,
+def fit_distilled(texts: Sequence[str], levels: pd.DataFrame, *, scale_set: ScaleSet | None = None,
+                  feature_set: str = "minilm", embedding_model: str = DEFAULT_MODEL,
+                  cache_dir: str | Path | None = None, X: np.ndarray | None = None,
                   info: Mapping[str, Any] | None = None) -> DistilledAnnotator:
-    """Fit one ridge per column of ``levels`` (scale codes) on the features of ``texts``.
+    """Fit one ridge per column of ``levels`` (codes of ``scale_set``, default the bundled set) on ``texts``.
 
-    ``X`` passes precomputed :func:`features` of ``texts`` (the study reuses them across folds).
+    The model records the rubric-set hash of those scales, each one's rubric prompt-text hash and
+    kind, all from ``scale_set``. ``X`` passes precomputed :func:`features` of ``texts`` (the study
+    reuses them across folds).
     """
     if feature_set not in FEATURE_SETS:
         raise InputError(f"unknown feature set {feature_set!r}; choose one of {', '.join(FEATURE_SETS)}")
-    scales = tuple(str(c) for c in levels.columns)
+    scale_set = scale_set or default_scale_set()
+    scales = scale_set.check([str(c) for c in levels.columns], key="levels")
     values = levels.to_numpy(dtype=float)
     if len(texts) != len(values):
         raise InputError(f"{len(texts)} texts but {len(values)} rows of levels")
@@ -178,9 +186,7 @@ def fit_distilled(texts: Sequence[str], levels: pd.DataFrame, *, rubric_hash: st
     if np.isnan(values).any():
         row, col = (int(i) for i in np.argwhere(np.isnan(values))[0])
         raise InputError("every training item needs every level", row=row + 1, column=scales[col])
-    missing = [code for code in scales if code not in rubric_text_hashes]
-    if missing:
-        raise InputError(f"no rubric for scale(s) {', '.join(missing)}", column=missing[0])
+    rubric_hash = rubric_set_hash(scale_set.rubrics, scales)
     X = features(texts, feature_set, embedding_model, cache_dir) if X is None else X
     mean, scale = X.mean(axis=0), X.std(axis=0)
     scale = np.where(scale > 0, scale, 1.0)
@@ -191,8 +197,9 @@ def fit_distilled(texts: Sequence[str], levels: pd.DataFrame, *, rubric_hash: st
         scales=scales, feature_set=feature_set, embedding_model=embedding_model, mean=mean, scale=scale, coef=np.atleast_2d(ridge.coef_),
         intercept=np.atleast_1d(ridge.intercept_), alphas=np.atleast_1d(ridge.alpha_).astype(float),
         fingerprint=training_fingerprint(texts, values, scales, rubric_hash, feature_set, embedding_model),
-        rubric_hash=rubric_hash, rubric_text_hashes={c: rubric_text_hashes[c] for c in scales},
-        n_train=len(values), info=dict(info or {}))
+        rubric_hash=rubric_hash, rubric_text_hashes={c: sha256(scale_set.rubrics[c].prompt_text().strip())
+                                                     for c in scales},
+        n_train=len(values), kinds={c: scale_set[c].kind for c in scales}, info=dict(info or {}))
 
 
 def load_distilled(directory: str | Path) -> DistilledAnnotator:
@@ -205,9 +212,10 @@ def load_distilled(directory: str | Path) -> DistilledAnnotator:
         raise InputError("not a distilled annotator (no distilled.json)", source=folder) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise InputError(f"not valid JSON ({err})", source=path) from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT or meta.get("format_version") != FORMAT_VERSION:
-        raise InputError(f"not a distilled annotator of format {FORMAT} v{FORMAT_VERSION}", source=path,
-                         column="format")
+    version = meta.get("format_version") if isinstance(meta, dict) else None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT or version not in READABLE_VERSIONS:
+        raise InputError(f"not a distilled annotator of format {FORMAT} v{'/v'.join(map(str, READABLE_VERSIONS))}",
+                         source=path, column="format")
     feature_set = meta.get("feature_set")
     if feature_set not in FEATURE_SETS or meta.get("features") != FEATURE_SETS[feature_set]:
         raise InputError(f"features {meta.get('features')!r} are not among this version's "
@@ -220,9 +228,12 @@ def load_distilled(directory: str | Path) -> DistilledAnnotator:
             mean=arrays["mean"], scale=arrays["scale"], coef=arrays["coef"], intercept=arrays["intercept"],
             alphas=arrays["alphas"], fingerprint=str(meta["fingerprint"]), rubric_hash=str(meta["rubric_hash"]),
             rubric_text_hashes={str(k): str(v) for k, v in meta["rubric_text_hashes"].items()},
-            n_train=int(meta["n_train"]), info=dict(meta.get("info") or {}))
+            n_train=int(meta["n_train"]), kinds=_kinds(meta), info=dict(meta.get("info") or {}))
     except (KeyError, TypeError, ValueError, AttributeError) as err:
         raise InputError(f"malformed distilled annotator ({type(err).__name__}: {err})", source=folder) from None
+    if set(model.kinds) != set(model.scales) or not set(model.kinds.values()) <= set(KIND_RANGES):
+        raise InputError("distilled kinds do not give 'level' or 'percentage' for every scale", source=path,
+                         column="kinds")
     k, d = len(model.scales), len(model.mean)
     shapes_ok = (model.coef.shape == (k, d) and model.scale.shape == (d,) and model.intercept.shape == (k,)
                  and all(np.issubdtype(a.dtype, np.floating) for a in (model.mean, model.scale, model.coef,
@@ -230,3 +241,11 @@ def load_distilled(directory: str | Path) -> DistilledAnnotator:
     if not shapes_ok:
         raise InputError("distilled arrays have inconsistent shapes or types", source=folder / ARRAYS)
     return model
+
+
+def _kinds(meta: dict) -> dict[str, Kind]:
+    """Each scale's kind: recorded since version 2; a version-1 model held bundled scales only (KeyError else)."""
+    if meta["format_version"] == 1:
+        bundled = default_scale_set()
+        return {str(c): bundled[str(c)].kind for c in meta["scales"]}
+    return {str(k): v for k, v in meta["kinds"].items()}

@@ -31,6 +31,8 @@ class AssessorOptions:
     epochs: int = 3
     max_steps: int | None = None
     features: tuple[str, ...] | None = None
+    #: The active scale set (the irt assessor fits its level scales, with its unguessability floor).
+    scale_set: ScaleSet | None = None
 
     def chosen(self, *, classifier: bool = True, embedding: bool = False, demands: bool = False) -> dict:
         """Keyword arguments for the options that were given (absent ones keep the assessor's defaults)."""
@@ -64,7 +66,9 @@ def _finetune(options: AssessorOptions) -> TextFinetuneAssessor:
 def _irt(options: AssessorOptions) -> IRTAssessor:
     if options.classifier:
         raise InputError("the irt assessor has no --classifier option (it is its own model)")
-    return IRTAssessor()
+    if options.scale_set is None:
+        return IRTAssessor()
+    return IRTAssessor(scales=list(options.scale_set.level_codes), ug_column=options.scale_set.unguessability)
 
 
 #: Names of the built-in assessors (plugins add theirs to :data:`assess.registry.ASSESSORS`).

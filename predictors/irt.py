@@ -31,7 +31,8 @@ from assess.irt import model as irt
 from assess.irt.adaptive import select_items
 from assess.irt.tables import ability_frame, binomial_counts, check_scales, demand_matrix, evidence_counts, \
     guess_column, instance_at, item_table
-from assess.scales import SCALES, UG
+from assess.scales import UG
+from assess.scaleset import load_scale_set
 
 from .features import SUBJECT_COLUMN, require_columns, require_table
 from .npz import save_npz
@@ -48,7 +49,9 @@ class IRTAssessor(ClassifierMixin, BaseEstimator):
     """Joint demand-IRT over subjects, scales and items; see :mod:`assess.irt.model` for the model.
 
     Parameters: ``scales`` the level-scale columns (any list; an empty one leaves the base factor
-    alone: a Rasch model, with the UG guessing floor unless ``ug_column`` is None); ``form`` ``conjunctive`` or
+    alone: a Rasch model, with the UG guessing floor unless ``ug_column`` is None; None, the
+    default: every level scale of the active scale set, the bundled rubrics plus the ``rubrics``
+    folders, as ``--rubrics`` gives them); ``form`` ``conjunctive`` or
     ``compensatory``; ``residual`` how items get a residual difficulty (``empirical_bayes``,
     ``marginal``, ``joint`` or ``none``, see :func:`assess.irt.model.fit`; with
     ``empirical_bayes`` ``residual_prior_sd`` is only the centre of the residual sd's weak
@@ -62,12 +65,14 @@ class IRTAssessor(ClassifierMixin, BaseEstimator):
     residual_sd_^2)`` (new items), as the fit's likelihood does.
     """
 
-    def __init__(self, scales: Sequence[str] = SCALES, form: str = "conjunctive", residual: str = "empirical_bayes",
+    def __init__(self, scales: Sequence[str] | None = None, form: str = "conjunctive", residual: str = "empirical_bayes",
                  item_slopes: bool = False, theta_prior_sd: float = 1.5, residual_prior_sd: float = 1.0,
                  item_slope_prior_sd: float = 0.5, base_prior_sd: float = 2.0,
                  discrimination_prior_sd: float = 0.5, ug_column: str | None = UG, missing_ug_floor: float = 0.0,
-                 subject_column: str = SUBJECT_COLUMN, max_iter: int = 500, tol: float = 1e-7) -> None:
+                 subject_column: str = SUBJECT_COLUMN, max_iter: int = 500, tol: float = 1e-7,
+                 rubrics: Sequence[str] = ()) -> None:
         self.scales = scales
+        self.rubrics = rubrics
         self.form = form
         self.residual = residual
         self.item_slopes = item_slopes
@@ -83,7 +88,17 @@ class IRTAssessor(ClassifierMixin, BaseEstimator):
         self.tol = tol
 
     # -- parameters -------------------------------------------------------------------------
-    def _validated(self) -> tuple[list[str], irt.Priors]:
+    def _scale_list(self) -> list[str]:
+        """The level scales to fit: ``scales`` as given, or every level scale of the active set."""
+        if self.scales is not None:
+            return check_scales(self.scales, self.ug_column)
+        if isinstance(self.rubrics, str) or not isinstance(self.rubrics, Sequence):
+            raise InputError(f"{type(self).__name__}: rubrics must be a list of rubric folders, got {self.rubrics!r}",
+                             column="rubrics")
+        return check_scales(load_scale_set(self.rubrics).level_codes, self.ug_column)
+
+    def _priors(self) -> irt.Priors:
+        """The priors, after checking every numeric and column parameter."""
         who = type(self).__name__
         if self.form not in irt.FORMS:
             raise InputError(f"{who}: form must be one of {', '.join(irt.FORMS)}, got {self.form!r}", column="form")
@@ -104,20 +119,18 @@ class IRTAssessor(ClassifierMixin, BaseEstimator):
             raise InputError(f"{who}: missing_ug_floor must lie in [0, 1), got {floor!r}", column="missing_ug_floor")
         if self.ug_column is not None and not isinstance(self.ug_column, str):
             raise InputError(f"{who}: ug_column must be a column name or None, got {self.ug_column!r}")
-        priors = irt.Priors(theta_sd=float(self.theta_prior_sd), base_sd=float(self.base_prior_sd),
-                            residual_sd=float(self.residual_prior_sd), item_slope_sd=float(self.item_slope_prior_sd),
-                            discrimination_sd=float(self.discrimination_prior_sd))
-        return check_scales(self.scales, self.ug_column), priors
+        return irt.Priors(theta_sd=float(self.theta_prior_sd), base_sd=float(self.base_prior_sd),
+                          residual_sd=float(self.residual_prior_sd), item_slope_sd=float(self.item_slope_prior_sd),
+                          discrimination_sd=float(self.discrimination_prior_sd))
 
-    def _rows(self, X: object, y: object | None) -> tuple[pd.DataFrame, list[str], np.ndarray, list[str],
-                                                           np.ndarray, irt.Items, np.ndarray, np.ndarray]:
+    def _rows(self, X: object, y: object | None, scales: list[str]
+              ) -> tuple[pd.DataFrame, list[str], np.ndarray, list[str], np.ndarray, irt.Items, np.ndarray, np.ndarray]:
         """Validated training rows: subjects, subject index, item ids, item index, Items, successes, trials."""
         who = type(self).__name__
         rows = require_table(X, who)
         require_columns(rows, [self.subject_column], who)
         if rows.empty:
             raise InputError(f"{who}: no rows to fit")
-        scales, _ = self._validated()
         successes, trials = binomial_counts(rows, y, who)
         item_ids, item_index, items = item_table(rows, scales, self.ug_column, self.missing_ug_floor, who)
         names = rows[self.subject_column].astype(str).to_numpy()
@@ -134,8 +147,9 @@ class IRTAssessor(ClassifierMixin, BaseEstimator):
     # -- fitting ----------------------------------------------------------------------------
     def fit(self, X: pd.DataFrame, y: Sequence[float] | None = None) -> "IRTAssessor":
         """Joint fit of every subject, item residual and discrimination on the rows of ``X``."""
-        _, subjects, s_idx, item_ids, i_idx, items, successes, trials = self._rows(X, y)
-        scales, priors = self._validated()
+        priors = self._priors()
+        scales = self._scale_list()
+        _, subjects, s_idx, item_ids, i_idx, items, successes, trials = self._rows(X, y, scales)
         obs = irt.Observations(s_idx, i_idx, successes, trials)
         params = irt.fit(obs, items, len(subjects), form=self.form, residual=self.residual,
                          item_slopes=bool(self.item_slopes), priors=priors, max_iter=int(self.max_iter), tol=float(self.tol))
@@ -167,7 +181,7 @@ class IRTAssessor(ClassifierMixin, BaseEstimator):
     def _store_subjects(self, names: list[str], theta: np.ndarray, base: np.ndarray, obs: irt.Observations,
                         items: irt.Items, item_arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> None:
         """Append (or replace) subjects with their estimates, Laplace precision and evidence counts."""
-        _, priors = self._validated()
+        priors = self._priors()
         precision = irt.posterior_precision(obs, items, self._params(theta, base, item_arrays), priors, self.form)
         sd = irt.laplace_sd(precision)
         evidence = evidence_counts(obs.subject, obs.item, np.asarray(obs.trials, float), items.demands, len(names))
@@ -187,13 +201,13 @@ class IRTAssessor(ClassifierMixin, BaseEstimator):
         are not added to the model. ``replace`` refits subjects the model already has.
         """
         check_is_fitted(self, "theta_")
-        _, subjects, s_idx, item_ids, i_idx, items, successes, trials = self._rows(X, y)
+        _, subjects, s_idx, item_ids, i_idx, items, successes, trials = self._rows(X, y, self.scales_)
         known = sorted(set(subjects) & set(self.subjects_))
         if known and not replace:
             raise InputError(f"{type(self).__name__}: subject(s) {', '.join(map(repr, known))} are already fitted; "
                              "pass replace=True to refit them from these rows", column=self.subject_column)
         residual, slope, _ = self._item_arrays(item_ids)
-        _, priors = self._validated()
+        priors = self._priors()
         obs = irt.Observations(s_idx, i_idx, successes, trials)
         point = (residual, slope, None)  # the subject fit takes each known residual at its posterior mean
         theta, base, _ = irt.fit_subjects(obs, items, self._params(items=point), len(subjects), form=self.form,
@@ -328,7 +342,7 @@ class IRTAssessor(ClassifierMixin, BaseEstimator):
         if subject in self.subjects_:
             j = self.subjects_.index(subject)
             return self.theta_[j], float(self.base_[j]), self.precision_[j]
-        _, priors = self._validated()
+        priors = self._priors()
         return self.theta_mean_.copy(), self.base_mean_, np.diag(irt.prior_precision(self._params(), priors))
 
     # -- persistence (used by predictors.persistence: JSON + npz, never pickle) ----------------

@@ -105,8 +105,10 @@ PARAM_CHECKS: dict[str, Any] = {
     "margin": lambda v: _is_number(v) and 0 <= v <= 0.5,
     "components": lambda v: _is_int(v) and 1 <= v <= 256,
     # IRTAssessor (its saved state is checked by IRTAssessor.load_state)
-    "scales": lambda v: isinstance(v, list) and len(v) <= 1000 and all(isinstance(c, str) and 0 < len(c) <= 64 for c in v)
-    and len(set(v)) == len(v),
+    "scales": lambda v: v is None or isinstance(v, list) and len(v) <= 1000
+    and all(isinstance(c, str) and 0 < len(c) <= 64 for c in v) and len(set(v)) == len(v),
+    "rubrics": lambda v: isinstance(v, list) and len(v) <= 100 and all(isinstance(f, str) and 0 < len(f) <= 4096
+                                                                      for f in v),
     "ug_column": lambda v: v is None or isinstance(v, str) and 0 < len(v) <= 64,
     "form": lambda v: v in ("conjunctive", "compensatory"),
     "residual": lambda v: v in ("none", "joint", "marginal", "empirical_bayes"),

@@ -82,7 +82,9 @@ def test_table_and_json_round_trip(small):
     table = profile.table()
     assert len(table) == 2 * 3 and {"count_0", "share_5", "specificity", "n_missing"} <= set(table.columns)
     again = DemandProfile.model_validate_json(profile.model_dump_json())
-    assert again == profile and again.schema_version == "1" and again.kind == "demand_profile"
+    assert again == profile and again.schema_version == "2" and again.kind == "demand_profile"
+    assert profile.kinds == {"QLq": "level", "KNf": "level", "UG": "percentage"} and list(profile.bands) == ["UG"]
+    assert set(table.loc[table["scale"] == "UG", "kind"]) == {"percentage"}
 
 
 def test_unannotated_group_reports_missing_never_levels():
@@ -100,8 +102,12 @@ def test_bad_groupings_and_intended_are_located(small):
         demand_profile(small, "task", scales=SCALES3, intended={"a": ["AS"]})
     with pytest.raises(InputError, match="--intended 'math'"):
         parse_intended(["math"])
-    with pytest.raises(InputError, match="unknown scale code"):
-        parse_intended(["math=QLx"])
+    with pytest.raises(InputError, match="'QLx'.*not analysed level scales"):
+        demand_profile(small, "task", scales=SCALES3, intended=parse_intended(["a=QLx"]))
+    with pytest.raises(InputError, match="'UG'.*not analysed level scales"):
+        demand_profile(small, "task", scales=SCALES3, intended={"a": ["UG"]})
+    with pytest.raises(InputError, match="unknown scale code.*'QLx'"):
+        demand_profile(small, "task", scales=("QLx",))
     assert parse_intended(["a=b=QLq, KNf"]) == {"a=b": ["QLq", "KNf"]}
 
 

@@ -32,7 +32,7 @@ def test_small_battery_by_task_writes_every_output(workspace, capsys):
                  "comparison.png"):
         assert (out / name).stat().st_size > 0, name
     profile = DemandProfile.model_validate_json((out / "demand_profile.json").read_text())
-    assert profile.schema_version == "1" and profile.grouping == "task" and len(profile.scales) == 19
+    assert profile.schema_version == "2" and profile.grouping == "task" and len(profile.scales) == 19
     assert sorted(g.group for g in profile.groups) == sorted([HOSTILE, "task_0", "task_1", "task_2"])
     task0 = next(g for g in profile.groups if g.group == "task_0")
     assert task0.intended == ["QLq", "KNf"] and task0.intended_source == "given"
@@ -122,14 +122,11 @@ def test_bad_battery_names_file_row_and_column(workspace, capsys):
     assert "no rubric files" in capsys.readouterr().err
 
 
-def test_rubric_folder_chooses_the_scales(workspace, tmp_path):
-    rubrics = tmp_path / "rubrics"
-    rubrics.mkdir()
-    bundled = Path(__file__).resolve().parents[1] / "rubrics"
-    for code in ("QLq", "KNf"):
-        (rubrics / f"{code}.yaml").write_text((bundled / f"{code}.yaml").read_text())
+def test_scales_option_chooses_the_analysed_scales(workspace, tmp_path, capsys):
     assert main(["demands", str(workspace / "battery.csv"), "--out", str(tmp_path / "out"),
-                 "--rubrics", str(rubrics)]) == 0
+                 "--scales", "QLq,KNf"]) == 0
     profile = DemandProfile.model_validate_json((tmp_path / "out" / "demand_profile.json").read_text())
     assert profile.scales == ["QLq", "KNf"] and set(profile.rubric_hashes) == {"QLq", "KNf"}
     assert {r.scale for r in profile.rows} == {"QLq", "KNf"}
+    assert main(["demands", str(workspace / "battery.csv"), "--out", str(tmp_path / "o"), "--scales", "QLq,PLn"]) == 2
+    assert "unknown scale code(s) 'PLn'" in capsys.readouterr().err

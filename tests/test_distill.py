@@ -1,6 +1,7 @@
 """`assess distill` → `assess annotate --annotator DIR/annotator.yaml`: offline levels with their own provenance."""
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,8 +12,10 @@ from scipy.stats import spearmanr
 from assess.annotate.prompts import all_scales_messages, instance_text, read_prompt, rubric_set_hash, \
     split_instance_text
 from assess.cli import main
+from assess.errors import InputError
 from assess.rubrics import load_rubrics
 from assess.scales import ANNOTATED, SCALES, UG
+from assess.scaleset import default_scale_set, load_scale_set
 from predictors.distill import load_distilled
 
 WORDS = ("trivial", "easy", "plain", "tricky", "hard", "brutal")
@@ -134,3 +137,55 @@ def test_hashing_features_distill_and_annotate_without_an_encoder(tmp_path):
     assert out[list(ANNOTATED)].notna().all().all() and set(out["annotator"]) == {model.name}
     truth = unseen["prompt"].str.extract(r"a (\w+) problem")[0].map({w: i for i, w in enumerate(WORDS)})
     assert spearmanr(out["QLq"], truth).statistic > 0.5
+
+
+def test_a_user_scale_is_distilled_and_filled_offline(tmp_path, capsys):
+    """The PLn example: trained on the active set (bundled + PLn), the annotator fills PLn on new items."""
+    example = Path(__file__).resolve().parents[1] / "examples" / "scales"
+    scale_set = load_scale_set([example / "rubrics"])
+    assert main(["distill", "--battery", str(example / "battery.csv"), "--rubrics", str(example / "rubrics"),
+                 "--features", "hashing", "--out", str(tmp_path / "m")]) == 0
+    assert "on 20 scale(s)" in capsys.readouterr().err
+    model = load_distilled(tmp_path / "m")
+    assert model.scales == scale_set.codes and model.kinds["PLn"] == "level" and model.kinds[UG] == "percentage"
+    assert model.rubric_hash == rubric_set_hash(scale_set.rubrics) and "PLn" in model.rubric_text_hashes
+    unseen = battery(12, 7, False)
+    unseen.to_csv(tmp_path / "new.csv", index=False)
+    config = tmp_path / "m" / "annotator.yaml"
+    assert yaml.safe_load(config.read_text())["rubrics"] == [str((example / "rubrics").resolve())]
+    assert main(["annotate", str(tmp_path / "new.csv"), "--annotator", str(config), "--cache",
+                 str(tmp_path / "c.sqlite"), "--out", str(tmp_path / "out.csv")]) == 0
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert out["PLn"].isin(range(6)).all() and out[list(ANNOTATED)].notna().all().all()
+    assert set(out["annotator"]) == {model.name} and set(out["scale_set_hash"]) == {scale_set.hash}
+    only = ["distill", "--battery", str(example / "battery.csv"), "--rubrics", str(example / "rubrics"),
+            "--features", "hashing", "--scales", "PLn,UG", "--out", str(tmp_path / "p")]
+    assert main(only) == 0 and load_distilled(tmp_path / "p").scales == ("PLn", UG)
+
+
+def test_rows_annotated_under_other_rubrics_are_refused(tmp_path, capsys):
+    frame = battery(20, 8, True)
+    frame.loc[5, "rubric_hash"] = "f" * 64
+    frame.to_csv(tmp_path / "b.csv", index=False)
+    assert main(["distill", "--battery", str(tmp_path / "b.csv"), "--features", "hashing",
+                 "--out", str(tmp_path / "m")]) == 2
+    err = capsys.readouterr().err
+    assert "1 annotated row(s) were not made under the rubrics given" in err and "s8/5" in err
+    frame.loc[5, "scale_set_hash"] = default_scale_set().hash  # made under the whole bundled set: accepted
+    frame.to_csv(tmp_path / "b.csv", index=False)
+    assert main(["distill", "--battery", str(tmp_path / "b.csv"), "--features", "hashing",
+                 "--out", str(tmp_path / "m")]) == 0
+
+
+def test_a_version_1_model_reads_with_the_bundled_kinds(distilled, tmp_path):
+    shutil.copytree(distilled / "model", tmp_path / "v1")
+    meta = json.loads((tmp_path / "v1" / "distilled.json").read_text())
+    meta["format_version"] = 1
+    del meta["kinds"]
+    (tmp_path / "v1" / "distilled.json").write_text(json.dumps(meta))
+    model = load_distilled(tmp_path / "v1")
+    assert model.kinds[UG] == "percentage" and model.kinds["QLq"] == "level" and len(model.kinds) == 19
+    meta["format_version"] = 2
+    (tmp_path / "v1" / "distilled.json").write_text(json.dumps(meta))
+    with pytest.raises(InputError, match="malformed distilled annotator"):
+        load_distilled(tmp_path / "v1")

@@ -266,6 +266,28 @@ def test_outputs_of_two_runs_never_mix_after_a_kill(workspace, capsys):
     assert json.loads((out / "manifest.json").read_text())["files"] and not list(out.glob(".*"))
 
 
+def test_a_killed_comparison_leaves_the_previous_one_whole(workspace, capsys):
+    configs = {s: _profile_config(workspace, f"{s}.yaml", subject=s, output_dir=f"out-{s}")
+               for s in ("strong", "weak", "mid")}
+    cmp = workspace / "cmp"
+    assert main(["profile", str(configs["strong"]), str(configs["weak"]), "--compare-out", str(cmp)]) == 0
+    manifest = json.loads((cmp / "comparison_manifest.json").read_text())
+    assert manifest == {"subjects": ["strong", "weak"],
+                        "files": ["comparison.csv", "comparison.png", "comparison.html"]}
+    assert main(["profile", str(configs["mid"])]) == 0  # profiled now, so the killed run below only compares
+    before = {p.name: p.read_bytes() for p in cmp.iterdir()}
+    _killed_run(["profile", str(configs["strong"]), str(configs["mid"]), "--compare-out", str(cmp)], after_files=2)
+    staged = [p for p in cmp.iterdir() if p.name.startswith(".generation-")]
+    assert len(staged) == 1 and {p.name for p in staged[0].iterdir()} == {"comparison.csv", "comparison.png",
+                                                                         "comparison.html"}  # no manifest yet
+    assert {p.name: p.read_bytes() for p in cmp.iterdir() if p not in staged} == before  # old generation, whole
+    capsys.readouterr()
+    assert main(["profile", str(configs["strong"]), str(configs["mid"]), "--compare-out", str(cmp)]) == 0
+    assert (cmp / "comparison.csv").read_text().splitlines()[0] == "scale,strong,mid"
+    assert json.loads((cmp / "comparison_manifest.json").read_text())["subjects"] == ["strong", "mid"]
+    assert not list(cmp.glob(".*"))  # the killed run's staging folder is cleared
+
+
 def test_outcome_table_is_read_once_and_up_to_date_reruns_read_nothing(workspace, monkeypatch, capsys):
     configs = [_profile_config(workspace, f"{s}.yaml", subject=s, output_dir=f"out-{s}") for s in ("strong", "weak", "mid")]
     reads = {"battery": 0, "outcomes": 0}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -9,12 +10,13 @@ import pytest
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 
-from assess.battery import join
+from assess.battery import join, validate_battery
 from assess.errors import InputError
 from assess.irt import model as irt
 from assess.irt.synthetic import conjunctive_battery
 from assess.scales import SCALES
-from predictors import IRTAssessor, load, save
+from assess.scaleset import default_scale_set, load_scale_set
+from predictors import IRTAssessor, load, make_assessor, save
 
 SCALES6 = SCALES[:6]
 POPULATION = [f"s{j:03d}" for j in range(10)]
@@ -156,7 +158,7 @@ def test_save_and_load_round_trip_without_pickle(world, tmp_path):
     pd.testing.assert_frame_equal(restored.next_items("s001", candidates, 5), model.next_items("s001", candidates, 5))
     with np.load(target / "irt.npz", allow_pickle=False) as arrays:
         assert set(arrays.files) >= {"theta", "residual", "precision"}
-    assert restored.get_params() == model.get_params() | {"scales": list(model.scales)}
+    assert restored.get_params() == model.get_params() | {"scales": list(model.scales), "rubrics": []}
 
 
 def test_item_slopes_and_estimated_residual_sd_survive_save_and_load(tmp_path):
@@ -167,7 +169,7 @@ def test_item_slopes_and_estimated_residual_sd_survive_save_and_load(tmp_path):
     assert model.residual == "empirical_bayes" and 0.5 < model.residual_sd_ < 2.0
     assert model.item_slope_.std() > 0.01 and (model.residual_spread_ > 0).all()
     restored = load(save(model, tmp_path / "slopes"))
-    assert restored.get_params() == model.get_params() | {"scales": list(model.scales)}
+    assert restored.get_params() == model.get_params() | {"scales": list(model.scales), "rubrics": []}
     assert restored.residual_sd_ == model.residual_sd_
     np.testing.assert_allclose(restored.item_slope_, model.item_slope_)
     np.testing.assert_allclose(restored.predict_proba(rows.head(50)), model.predict_proba(rows.head(50)))
@@ -208,3 +210,23 @@ def test_bad_input_gives_located_errors(world):
     bad_ug = sample.assign(UG=150.0)
     with pytest.raises(InputError, match=r"unguessability must be a number in 0-100.*|column 'UG'"):
         model.predict_proba(bad_ug)
+
+
+def test_default_scales_come_from_the_active_scale_set(tmp_path):
+    """The PLn example: scales=None fits every level scale of the set the rubrics folders make."""
+    example = Path(__file__).resolve().parents[1] / "examples" / "scales"
+    scale_set = load_scale_set([example / "rubrics"])
+    battery = validate_battery(pd.read_csv(example / "battery.csv"), "battery.csv", scale_set)
+    rows = join(battery, pd.read_csv(example / "outcomes.csv"))
+    model = IRTAssessor(rubrics=[str(example / "rubrics")], max_iter=50).fit(rows, rows["correct"])
+    assert model.scales_ == list(scale_set.level_codes) and model.scales_[-1] == "PLn"
+    assert "PLn" in model.profiles()["code-davinci-002-cot"] and set(model.abilities()["scale"]) >= {"PLn"}
+    bundled = IRTAssessor(max_iter=50).fit(rows, rows["correct"])
+    assert bundled.scales_ == list(default_scale_set().level_codes)  # PLn, not in the bundled set, is no scale
+    assert make_assessor("irt", scale_set=scale_set).scales == list(scale_set.level_codes)
+    restored = load(save(model, tmp_path / "irt"))
+    assert restored.scales_ == model.scales_ and restored.get_params() == model.get_params() | {
+        "rubrics": [str(example / "rubrics")]}
+    np.testing.assert_allclose(restored.predict_proba(rows), model.predict_proba(rows))
+    with pytest.raises(InputError, match="rubric directory not found"):
+        IRTAssessor(rubrics=[str(tmp_path / "nowhere")]).fit(rows, rows["correct"])

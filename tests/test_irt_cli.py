@@ -95,3 +95,19 @@ def test_next_items_bad_input_is_located(real_files, capsys):
     assert "output must end in" in capsys.readouterr().err
     assert main([*args, "--out", str(real_files / "n.csv"), "--model", str(real_files)]) == 2
     assert "metadata.json" in capsys.readouterr().err
+
+
+def test_fit_and_next_items_use_the_user_scale(tmp_path, capsys):
+    """The PLn example: `assess fit --assessor irt --rubrics` and `next-items --rubrics` fit PLn too."""
+    from predictors import load
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "scales"
+    common = ["--battery", str(example / "battery.csv"), "--outcomes", str(example / "outcomes.csv"),
+              "--rubrics", str(example / "rubrics")]
+    assert main(["fit", str(tmp_path / "m"), *common, "--assessor", "irt"]) == 0
+    model = load(tmp_path / "m")
+    assert model.scales_ == [*SCALES, "PLn"]
+    assert main(["next-items", *common, "--subject", "new-model", "--k", "3", "--out", str(tmp_path / "n.csv")]) == 0
+    assert len(pd.read_csv(tmp_path / "n.csv")) == 3
+    assert main(["fit", str(tmp_path / "b"), *common[:4], "--assessor", "irt"]) == 0
+    assert load(tmp_path / "b").scales_ == list(SCALES)  # without the folder PLn is no scale

@@ -118,7 +118,7 @@ def test_frozen_item_fit_reproduces_the_joint_estimates():
     from predictors.irt import IRTAssessor
 
     model = IRTAssessor(scales=scales, residual="none")
-    _, names, s_idx, ids, i_idx, items, successes, trials = model._rows(rows, rows["correct"])
+    _, names, s_idx, ids, i_idx, items, successes, trials = model._rows(rows, rows["correct"], list(scales))
     obs = irt.Observations(s_idx, i_idx, successes, trials)
     joint = irt.fit(obs, items, len(names), residual="none", tol=1e-10)
     theta, base, converged = irt.fit_subjects(obs, items, joint, len(names))
@@ -187,7 +187,7 @@ def test_adaptive_quadrature_matches_a_dense_grid_where_the_posterior_is_narrow(
 
     rows = data.outcomes.merge(data.battery, on="instance_id")
     model = IRTAssessor(scales=scales, residual="marginal", residual_prior_sd=2.0)
-    _, names, s_idx, ids, i_idx, items, successes, trials = model._rows(rows, rows["correct"])
+    _, names, s_idx, ids, i_idx, items, successes, trials = model._rows(rows, rows["correct"], list(scales))
     obs = irt.Observations(s_idx, i_idx, successes, trials)
     params = irt.fit(obs, items, len(names), residual="marginal", priors=irt.Priors(residual_sd=2.0))
     dense = _node_posterior_mean(obs, items, params, np.linspace(-10, 10, 801))

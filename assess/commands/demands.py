@@ -14,13 +14,14 @@ from rich.table import Table
 from rich.text import Text
 
 from ..battery import validate_outcomes
+from ..cli_options import RubricsOption, active_scale_set
 from ..config import SAMPLE
-from ..datasets import load_sample
+from ..datasets import load_sample, sample_battery
 from ..demand_ability import DEFAULT_ANCHORED, DEFAULT_GUESS, DEFAULT_MIN_N, DEFAULT_RULE, RULES, expected_accuracies
 from ..demand_report import REPORT_HTML, write_outputs
 from ..demands import GROUPINGS, DemandProfile, Prediction, demand_profile, parse_intended
 from ..errors import InputError
-from ..rubrics import load_rubrics
+from ..scaleset import ScaleSet
 from ..sources import read_battery, read_outcomes
 
 console = Console()
@@ -32,8 +33,9 @@ def demands_command(
     battery: Annotated[str, typer.Argument(help="Battery file (CSV, JSONL, Parquet) or 'sample'.")],
     out: Annotated[Path, typer.Option("--out", help="Output folder.")],
     by: Annotated[str, typer.Option("--by", help=f"Group by {' | '.join(GROUPINGS)}.")] = "benchmark",
-    rubrics: Annotated[Optional[Path], typer.Option(
-        "--rubrics", help="Rubric folder: its scales are the ones analysed (default: the bundled 18 + UG).")] = None,
+    rubrics: Optional[list[Path]] = RubricsOption,
+    scales: Annotated[Optional[str], typer.Option(
+        "--scales", help="Comma-separated codes of the active scale set to analyse (default: all of them).")] = None,
     intended: Annotated[Optional[list[str]], typer.Option(
         "--intended", help="GROUP=CODE,CODE: the scales a group is meant to measure (repeatable).")] = None,
     compare: Annotated[Optional[list[str]], typer.Option(
@@ -56,10 +58,11 @@ def demands_command(
         raise InputError("--subject needs --outcomes (a file, or 'sample')")
     if outcomes is not None and not subject:
         raise InputError("--outcomes needs at least one --subject")
-    table, name = _battery(battery)
-    loaded = load_rubrics(rubrics)
-    profile = demand_profile(table, by, scales=list(loaded), intended=parse_intended(intended or []),
-                             battery_name=name, rubric_hashes={c: r.content_hash for c, r in loaded.items()})
+    scale_set = active_scale_set(rubrics)
+    codes = scale_set.check([c.strip() for c in scales.split(",") if c.strip()], key="--scales") if scales else None
+    table, name = _battery(battery, scale_set)
+    profile = demand_profile(table, by, scale_set=scale_set, scales=codes, intended=parse_intended(intended or []),
+                             battery_name=name)
     known = {g.group for g in profile.groups}
     unknown = [g for g in compare or [] if g not in known]
     if unknown:
@@ -78,7 +81,8 @@ def demands_command(
                 progress.advance(task)
 
             expectations, curves = expected_accuracies(
-                table, results, subject, by, progress=step, scales=[s for s in profile.scales if s != "UG"],
+                table, results, subject, by, progress=step, scale_set=scale_set,
+                scales=[s for s in profile.scales if profile.kinds[s] == "level"],
                 rule=rule, guess=guess, min_n=min_n, anchored=anchored, bootstrap=bootstrap, seed=seed)
         profile = profile.model_copy(update={"prediction": settings, "expectations": expectations})
     write_outputs(profile, out, compare=compare or None, curves=curves)
@@ -88,10 +92,10 @@ def demands_command(
     console.print(f"outputs written to {out} (open {REPORT_HTML})", highlight=False, markup=False)
 
 
-def _battery(source: str) -> tuple[pd.DataFrame, str]:
+def _battery(source: str, scales: ScaleSet) -> tuple[pd.DataFrame, str]:
     if source == SAMPLE:
-        return load_sample()[0], "bundled sample"
-    return read_battery(source), source
+        return sample_battery(scales), "bundled sample"
+    return read_battery(source, scales=scales), source
 
 
 def _outcomes(source: str, battery: pd.DataFrame) -> pd.DataFrame:

@@ -5,7 +5,8 @@ the subject's outcomes so far included); with ``--model`` (an IRT assessor saved
 ``assess fit --assessor irt`` or ``predictors.save``) items, discriminations and population are
 frozen and only the subject is fitted from its outcomes (none yet: it starts from the population
 prior). Candidates are the battery items annotated on every scale the model uses that the
-subject has not run.
+subject has not run. A fitted model uses every level scale of the active scale set (the bundled
+rubrics plus ``--rubrics`` folders).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..atomic import TABLE_SUFFIXES, write_table
+from ..cli_options import RubricsOption, active_scale_set
 from ..errors import InputError
 
 console = Console()
@@ -28,6 +30,7 @@ def next_items(
     subject: str = typer.Option(..., help="The subject to choose items for."),
     k: int = typer.Option(20, min=1, help="How many items to propose."),
     model: Path | None = typer.Option(None, help="A saved IRT assessor (items frozen); default: fit the population."),
+    rubrics: list[Path] | None = RubricsOption,
     out: Path = typer.Option(..., "--out", help="Where to write the proposed items (CSV or Parquet)."),
 ) -> None:
     """Propose the next k most informative items for a subject (greedy D-optimal at its current estimate)."""
@@ -38,17 +41,20 @@ def next_items(
 
     if out.suffix.lower() not in TABLE_SUFFIXES:
         raise InputError(f"output must end in {' or '.join(TABLE_SUFFIXES)}", source=out)
-    table = read_battery(battery)
+    scale_set = active_scale_set(rubrics)
+    table = read_battery(battery, scales=scale_set)
     results = read_outcomes(outcomes, subject=subject, battery=table)
     if model is not None:
         assessor = load(model)
         if not isinstance(assessor, IRTAssessor):
             raise InputError(f"not an IRT assessor ({type(assessor).__name__})", source=model)
+        scales = list(assessor.scales_)
     else:
-        assessor = IRTAssessor()
-    items = annotated_items(table, list(assessor.scales))
+        scales = list(scale_set.level_codes)
+        assessor = IRTAssessor(scales=scales, ug_column=scale_set.unguessability)
+    items = annotated_items(table, scales)
     if items.empty:
-        raise InputError(f"no battery item is annotated on all of {', '.join(assessor.scales)}", source=battery)
+        raise InputError(f"no battery item is annotated on all of {', '.join(scales)}", source=battery)
     rows = results.merge(items, on="instance_id", how="inner")
     mine = rows[rows["subject"] == subject]
     if model is None:

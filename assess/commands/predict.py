@@ -76,7 +76,8 @@ def fit(
 
     scales = active_scale_set(rubrics, console=console)
     table, results = _read_data(battery, outcomes, sample, scales, subject)
-    model = make_assessor(assessor, classifier=classifier, base_model=base_model, features=scales.codes)
+    model = make_assessor(assessor, classifier=classifier, base_model=base_model, features=scales.codes,
+                          scale_set=scales)
     if isinstance(model, MultiSubjectAssessor):
         model.set_params(profiles=ability_profiles(table, results, scales=scales))
     elif subject is None and assessor != "irt":  # irt fits every subject's outcomes at once
@@ -166,7 +167,8 @@ def evaluate(
 
     scales = active_scale_set(rubrics, console=console)
     table, results = _read_data(battery, outcomes, sample, scales)
-    models = {name: make_assessor(name, classifier=classifier, base_model=base_model, features=scales.codes)
+    models = {name: make_assessor(name, classifier=classifier, base_model=base_model, features=scales.codes,
+                                  scale_set=scales)
               for name in dict.fromkeys(assessor)}
     tables, summaries, skipped, predictions, results_by_name = [], [], [], [], {}
     for name, model in models.items():

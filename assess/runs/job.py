@@ -13,13 +13,13 @@ import pandas as pd
 
 from ..atomic import write_with
 from ..backends import make_backend
-from ..battery import validate_battery, validate_outcomes
+from ..battery import validate_outcomes
 from ..config import SAMPLE
-from ..datasets import load_sample, reference_subset
+from ..datasets import reference_subset, sample_battery
 from ..errors import InputError
 from ..progress import ProgressCallback, report
 from ..registry import SCORERS
-from ..scaleset import ScaleSet, default_scale_set, load_scale_set
+from ..scaleset import ScaleSet, load_scale_set
 from ..schemas import RunSettingsFile, read_file, write_file
 from ..sources import read_battery
 from .config import REFERENCE, RunConfig, resolve_model
@@ -33,11 +33,7 @@ from .store import RunCache
 
 def load_battery(spec: str, scales: ScaleSet | None = None) -> pd.DataFrame:
     """The bundled sample battery (``sample``) or a battery file, under a scale set (default: bundled)."""
-    if spec != SAMPLE:
-        return read_battery(spec, scales=scales)
-    battery = load_sample()[0]
-    return battery if scales is None or scales is default_scale_set() else validate_battery(battery, "bundled sample",
-                                                                                            scales)
+    return sample_battery(scales) if spec == SAMPLE else read_battery(spec, scales=scales)
 
 
 def selected_ids(spec: str | None) -> list[str] | None:

@@ -31,12 +31,11 @@ import pandas as pd
 from sklearn.model_selection import GroupKFold, LeaveOneGroupOut
 
 from assess.annotate.agreement import agreement_report
-from assess.annotate.prompts import instance_text, rubric_set_hash, sha256
+from assess.annotate.prompts import instance_text
 from assess.atomic import write_table, write_text
 from assess.battery import join
 from assess.cli import main as cli
 from assess.datasets import load_sample
-from assess.rubrics import load_rubrics
 from assess.scales import ANNOTATED
 from predictors import DemandAssessor, EmbeddingAssessor, evaluate
 from predictors.distill import FEATURE_SETS, features, fit_distilled
@@ -69,14 +68,11 @@ def splits_for(annotated: pd.DataFrame, grouping: str) -> list[tuple[np.ndarray,
 
 def distill_oof(annotated: pd.DataFrame, X: np.ndarray, grouping: str, feature_set: str) -> pd.DataFrame:
     """Out-of-fold distilled levels of every annotated item under a grouping."""
-    rubrics = load_rubrics()
-    hashes = {c: sha256(rubrics[c].prompt_text().strip()) for c in ANNOTATED}
     texts = instance_texts(annotated)
     out = annotated[["instance_id"]].copy()
     out[list(ANNOTATED)] = np.nan
     for train, test in splits_for(annotated, grouping):
         model = fit_distilled([texts[i] for i in train], annotated.iloc[train][list(ANNOTATED)],
-                              rubric_hash=rubric_set_hash(rubrics, ANNOTATED), rubric_text_hashes=hashes,
                               feature_set=feature_set, X=X[train])
         out.iloc[test, 1:] = model.levels_from_features(X[test])
     return out
