@@ -12,7 +12,8 @@ Validity: per scale, Spearman between an item's level and its mean success over 
 ran it (MMLU-Pro: 21 models; BBH: code-davinci-002 with and without chain of thought; EQ-Bench: 70
 models; Knights and Knaves: gemma-3-270m), mean levels of the 3/5/7-object variants of BBH's
 logical_deduction and tracking_shuffled_objects, and the Knights-and-Knaves puzzles' demands against
-their difficulty by construction (people x depth). Coverage: per scale, the most items on which it is
+their difficulty by construction (people x depth), and the same for the generated writing, word-rule
+and grid items (Spearman of each level with each difficulty parameter). Coverage: per scale, the most items on which it is
 the highest demand for any one subject. EQ-Bench: the 70 models' MS abilities beside their accuracy.
 """
 from __future__ import annotations
@@ -127,6 +128,25 @@ def kk_trends(battery: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: generated benchmark -> (its difficulty parameters, the scales whose trend is reported)
+GENERATED = {"constrained_writing": (("constraints", "sentences"), ("CEe", "AS", "AT", "VO", "QLl")),
+             "word_rules": (("depth", "examples"), ("CL", "AS", "MCt", "AT", "UG")),
+             "grid_navigation": (("size", "steps"), ("SNs", "AS", "QLl", "UG"))}
+
+
+def generated_trends(battery: pd.DataFrame) -> pd.DataFrame:
+    """Per generated benchmark and scale: mean level and Spearman with each difficulty parameter."""
+    rows = []
+    for benchmark, (parameters, scales) in GENERATED.items():
+        items = battery[battery["benchmark"] == benchmark]
+        for code in scales:
+            row = {"benchmark": benchmark, "scale": code, "n": len(items), "mean": items[code].mean()}
+            for name in parameters:
+                row[f"rho_{name}"] = spearmanr(items[code], items[name]).statistic
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def coverage(battery: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame:
     """Per scale: dominant items per benchmark, and the most dominant items with outcomes of any one subject."""
     mask = pd.DataFrame(dominant_mask(battery[list(SCALES)].to_numpy(dtype=float)), columns=list(SCALES),
@@ -171,6 +191,7 @@ def main() -> None:
     tables = {**{name: make() for name, make in ANNOTATION_TABLES.items()},
               "validity": validity(battery, outcomes), "variants": variants(battery, outcomes),
               "kk_validity": kk_validity(battery, outcomes), "kk_trends": kk_trends(battery),
+              "generated_trends": generated_trends(battery),
               "coverage": coverage(battery, outcomes), "eqbench_ms": ms}
     indexed = ("validity", "coverage")
     markdown = []
