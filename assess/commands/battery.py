@@ -35,6 +35,14 @@ def parse_range(text: str, option: str) -> list[int]:
     return values
 
 
+def write_generated(rows: list[dict], what: str, out: Path) -> None:
+    """Check generated ``rows`` as a battery (errors name "generated <what>"), write them to ``out``
+    atomically and say how many went there."""
+    table = validate_battery(pd.DataFrame(rows), f"generated {what}")
+    write_table(table, out)
+    console.print(f"wrote {len(table)} {what} -> {out}", highlight=False)
+
+
 @battery_app.command("kk")
 def kk(
     out: Path = typer.Option(..., "--out", "-o", help="Battery file to write (.parquet or .csv)."),
@@ -72,9 +80,7 @@ def grid(
     from ..generators import grid as generator
 
     rows = generator.battery(parse_range(size, "--size"), parse_range(steps, "--steps"), n, seed)
-    table = validate_battery(pd.DataFrame(rows), "generated walks")
-    write_table(table, out)
-    console.print(f"wrote {len(table)} walks -> {out}", highlight=False)
+    write_generated(rows, "walks", out)
 
 
 @battery_app.command("write")
@@ -90,9 +96,7 @@ def write(
     from ..generators import write as generator
 
     rows = generator.battery(parse_range(constraints, "--constraints"), parse_range(sentences, "--sentences"), n, seed)
-    table = validate_battery(pd.DataFrame(rows), "generated writing tasks")
-    write_table(table, out)
-    console.print(f"wrote {len(table)} writing tasks -> {out}", highlight=False)
+    write_generated(rows, "writing tasks", out)
 
 
 @battery_app.command("rules")
@@ -107,9 +111,7 @@ def rules(
     from ..generators import rules as generator
 
     rows = generator.battery(parse_range(depth, "--depth"), parse_range(examples, "--examples"), n, seed)
-    table = validate_battery(pd.DataFrame(rows), "generated rule puzzles")
-    write_table(table, out)
-    console.print(f"wrote {len(table)} rule puzzles -> {out}", highlight=False)
+    write_generated(rows, "rule puzzles", out)
 
 
 def register(app: typer.Typer) -> None:

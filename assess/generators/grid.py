@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
+from .cells import cell_rows
 
 HEADINGS: tuple[str, ...] = ("north", "east", "south", "west")
 _STEP = {"north": (0, 1), "east": (1, 0), "south": (0, -1), "west": (-1, 0)}
@@ -104,12 +105,8 @@ def battery_row(walk: Walk, instance_id: str) -> dict:
 
 def battery(sizes: Sequence[int], steps: Sequence[int], n: int, seed: int) -> list[dict]:
     """``n`` walks per (size, steps) cell, each cell from its own generator seeded by (seed, size, steps)."""
-    rows = []
-    for size in sizes:
-        for count in steps:
-            rng = np.random.default_rng([seed, size, count])
-            rows += [battery_row(generate(rng, size, count), f"grid/{size}x{size}-s{count}/{k:04d}") for k in range(n)]
-    return rows
+    return cell_rows(sizes, steps, n, seed, lambda rng, size, count, k: battery_row(
+        generate(rng, size, count), f"grid/{size}x{size}-s{count}/{k:04d}"))
 
 
 _POSITION = re.compile(r"\b([A-Ia-i])\s*([1-9])\b\W+(?:\w+\W+){0,3}?(north|east|south|west)\b", re.IGNORECASE)

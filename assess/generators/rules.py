@@ -20,11 +20,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import product
 
 import numpy as np
 
 from ..errors import AssessError, InputError
+from .cells import cell_rows
 
 MIN_DEPTH, MAX_DEPTH = 1, 3
 MIN_EXAMPLES, MAX_EXAMPLES = 2, 8
@@ -152,11 +152,8 @@ def battery_row(puzzle: Puzzle, instance_id: str) -> dict:
 
 def battery(depths: Sequence[int], examples: Sequence[int], n: int, seed: int) -> list[dict]:
     """``n`` puzzles per (depth, examples) cell, each cell from a generator seeded by (seed, depth, examples)."""
-    rows = []
-    for d, e in product(depths, examples):
-        rng = np.random.default_rng([seed, d, e])
-        rows += [battery_row(generate(rng, d, e), f"rules/d{d}-e{e}/{i:04d}") for i in range(n)]
-    return rows
+    return cell_rows(depths, examples, n, seed,
+                     lambda rng, d, e, i: battery_row(generate(rng, d, e), f"rules/d{d}-e{e}/{i:04d}"))
 
 
 def parse_word(output: str) -> str | None:

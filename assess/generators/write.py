@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
+from .cells import cell_rows
 
 MIN_SENTENCES, MAX_SENTENCES = 1, 6
 MIN_CONSTRAINTS, MAX_CONSTRAINTS = 1, 6
@@ -257,9 +258,5 @@ def battery_row(task: Task, instance_id: str) -> dict:
 
 def battery(constraints: Sequence[int], sentences: Sequence[int], n: int, seed: int) -> list[dict]:
     """``n`` tasks per (constraints, sentences) cell, each cell from a generator seeded by (seed, both)."""
-    rows = []
-    for k in constraints:
-        for s in sentences:
-            rng = np.random.default_rng([seed, k, s])
-            rows += [battery_row(generate(rng, k, s), f"write/c{k}-s{s}/{i:04d}") for i in range(n)]
-    return rows
+    return cell_rows(constraints, sentences, n, seed,
+                     lambda rng, k, s, i: battery_row(generate(rng, k, s), f"write/c{k}-s{s}/{i:04d}"))

@@ -104,13 +104,17 @@ def batteries() -> dict[str, pd.DataFrame]:
 
 def spread_over_tasks(battery: pd.DataFrame, total: int) -> pd.DataFrame:
     """A seeded sample of ``total`` items spread over the tasks as evenly as the tasks' sizes allow."""
-    rng = np.random.default_rng(SEED)
-    groups = list(battery.groupby("task", sort=True))
+    picks = spread_picks(list(battery.groupby("task", sort=True)), total, np.random.default_rng(SEED))
+    return battery[battery["instance_id"].isin(picks)].reset_index(drop=True)
+
+
+def spread_picks(groups: list[tuple[object, pd.DataFrame]], total: int, rng: np.random.Generator) -> list[str]:
+    """Instance ids of ``total`` items drawn from (key, rows) ``groups``: every group gives
+    ``total // len(groups)``, a seeded choice of groups one more."""
     sizes = np.full(len(groups), total // len(groups))
     sizes[rng.choice(len(groups), size=total - sizes.sum(), replace=False)] += 1
-    picks = [i for (_, group), size in zip(groups, sizes)
-             for i in rng.choice(group["instance_id"].to_numpy(), size=size, replace=False)]
-    return battery[battery["instance_id"].isin(picks)].reset_index(drop=True)
+    return [i for (_, group), size in zip(groups, sizes)
+            for i in rng.choice(group["instance_id"].to_numpy(), size=size, replace=False)]
 
 
 def second_pass_new(eqbench: pd.DataFrame, kk: pd.DataFrame) -> pd.DataFrame:
@@ -121,11 +125,7 @@ def second_pass_new(eqbench: pd.DataFrame, kk: pd.DataFrame) -> pd.DataFrame:
     """
     rng = np.random.default_rng(SEED)
     picks = list(rng.choice(eqbench["instance_id"].to_numpy(), size=PASS2NEW_EQBENCH, replace=False))
-    cells = list(kk.groupby(["people", "depth"], sort=True))
-    sizes = np.full(len(cells), PASS2NEW_KK // len(cells))
-    sizes[rng.choice(len(cells), size=PASS2NEW_KK - sizes.sum(), replace=False)] += 1
-    for (_, group), size in zip(cells, sizes):
-        picks.extend(rng.choice(group["instance_id"].to_numpy(), size=size, replace=False))
+    picks += spread_picks(list(kk.groupby(["people", "depth"], sort=True)), PASS2NEW_KK, rng)
     both = pd.concat([eqbench, kk], ignore_index=True)
     chosen = both[both["instance_id"].isin(picks)]
     return chosen.drop(columns=[c for c in (*ANNOTATED, *PROVENANCE_COLUMNS) if c in chosen]).reset_index(drop=True)
