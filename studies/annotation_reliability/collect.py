@@ -113,4 +113,11 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except InputError as err:  # a malformed answers file: one located line, not a traceback
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+    except subprocess.CalledProcessError as err:  # assess annotate has printed why
+        print(f"error: {' '.join(err.cmd[2:5])} failed (exit {err.returncode})", file=sys.stderr)
+        sys.exit(2)
