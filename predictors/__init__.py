@@ -40,6 +40,8 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'predictors' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
+    loaded = importlib.import_module(f".{module}", __name__)
+    # bind every export of that submodule now: importing ``predictors.evaluate`` set the package attribute
+    # ``evaluate`` to the submodule, which would otherwise hide the function of the same name
+    globals().update({export: getattr(loaded, export) for export, home in _EXPORTS.items() if home == module})
+    return globals()[name]

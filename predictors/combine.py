@@ -12,14 +12,27 @@ says, see :func:`predictors.stacking.inner_splits`) every variant gets out-of-fo
 * ``boost`` — gradient-boosted trees (XGBoost, the library's settings) on the tabular features plus
   the embeddings reduced by PCA to ``components`` dimensions (PCA and trees refitted per fold).
 
-The variant with the highest inner AUROC wins, except that an earlier (simpler) one is preferred
-when it is within ``margin`` or within one standard error of the difference (its spread over the
-inner folds) of the best — the one-standard-error rule, which keeps a noisy inner estimate from
-picking a combination that only looked better. A calibration step — ``none``, ``platt`` (logistic on the
-logit) or ``isotonic`` — is then chosen by the lowest cross-fitted ECE of the winner's out-of-fold
-predictions (a calibrator is admitted only if its pooled cross-fitted AUROC is within ``CALIBRATION_SLACK``
-of the uncalibrated one, as the protocols pool held-out predictions of separately calibrated folds) and fitted on all of them. Because both parts alone are candidates, the
-choice can only lose to the better part by the noise of the inner estimate.
+Two screens come first, because the protocols pool the predictions of held-out groups (tasks,
+benchmarks) and a combination that ranks well within each group can still put a new group at the
+wrong level. (1) Combinations are admitted only if the embedding part alone ranks the inner
+held-out rows better than chance (AUROC > 0.5 + ``margin``): a text signal that is anti-informative
+across held-out groups is group-specific, and a meta-model built on it carries the training groups'
+base rates. (2) A variant is admitted only if its *level error* — the distance between each inner
+held-out fold's mean prediction and its success rate, averaged, after a Platt calibration fitted
+on the other inner folds — exceeds the simplest candidate's by at most ``LEVEL_SLACK``: that
+calibration repairs what every fold shares (over-confidence, a global bias), not a level carried
+over from other groups, which no calibration fitted on the training groups repairs for a new one. Among the admitted variants the one with the highest inner AUROC wins, except that an
+earlier (simpler) one is preferred when it is within ``margin`` or within one standard error of the
+difference (its spread over the inner folds) of the best — the one-standard-error rule, which keeps a
+noisy inner estimate from picking a combination that only looked better. A calibration step —
+``none``, ``platt`` (logistic on the logit) or ``isotonic`` — is then chosen by cross-fitted ECE of
+the winner's out-of-fold predictions, by the same rule (the simpler one unless the better is ahead
+by more than one standard error; a calibrator is admitted only if its pooled cross-fitted AUROC is
+within ``CALIBRATION_SLACK`` of the uncalibrated one, as the protocols pool held-out predictions of
+separately calibrated folds), and fitted on all of them. Because the tabular part alone is always a
+candidate and passes both screens, the choice can lose to it only by the noise of the inner
+estimate (with 3 inner folds, a standard error on two degrees of freedom); the embedding part alone
+is a candidate too, but only if its level passes the second screen.
 
 Known approximation: ``residual``'s and ``stack``'s second stage is cross-fitted on first-stage
 out-of-fold predictions, whose models saw the other folds' labels (standard stacking practice).
@@ -45,6 +58,13 @@ CALIBRATIONS: tuple[str, ...] = ("none", "platt", "isotonic")
 #: A calibrator may cost at most this much pooled cross-fitted AUROC: isotonic steps make ties, and calibrators
 #: fitted per fold reorder predictions across folds (held-out tasks with different base rates).
 CALIBRATION_SLACK = 0.005
+#: A variant is admitted only if its level error (:func:`level_error`) exceeds the simplest candidate's by at most
+#: this: the protocols pool held-out groups, so a combination whose level moves from one held-out group to the
+#: next (embeddings carry the training groups' base rates) loses pooled AUROC that no calibration fitted on the
+#: training groups can win back.
+LEVEL_SLACK = 0.02
+#: The variants that combine both parts.
+COMBINATIONS: tuple[str, ...] = ("stack", "residual", "boost")
 #: Ridge strengths tried by the residual variant.
 RIDGE_ALPHAS = tuple(np.logspace(-1, 4, 11))
 
@@ -183,28 +203,26 @@ class Combiner:
                 model = self._boost(tabular[train], text[train], y[train], _w(weight, train))
                 oof["boost"][test] = ChosenModel("boost", (None, None), model, Calibrator("none")).raw(
                     tabular[test], text[test])
-        scores = {v: auroc(y[held], oof[v][held], w_held) for v in self.variants}
-        best = max(scores, key=scores.get)
-        variant = next(v for v in VARIANTS if v in self.variants
-                       and scores[v] >= scores[best] - max(self.margin, _difference_se(oof[v], oof[best], y, weight,
-                                                                                        fold, held)))
+        variant, scores, levels = choose_variant(oof, y, weight, fold, held, self.variants, self.margin)
         p = oof[variant]
         calibration, ece_scores = self._calibration(p, y, weight, fold, held)
         calibrator = fit_calibrator(calibration, p[held], y[held], w_held)
         return ChosenModel(variant, *self._final(variant, tabular, text, y, weight, text_groups, C, oof, held),
-                           calibrator, {"auroc": scores, "ece": ece_scores, "C": C})
+                           calibrator, {"auroc": scores, "level_error": levels, "ece": ece_scores, "C": C})
 
     def _calibration(self, p: np.ndarray, y: np.ndarray, weight: np.ndarray | None, fold: np.ndarray,
                      held: np.ndarray) -> tuple[str, dict]:
-        calibrated = {kind: _cross_fit(lambda rows, k=kind: fit_calibrator(k, p[rows], y[rows], _w(weight, rows)),
-                                       lambda c, rows: c(p[rows]), fold, held) for kind in self.calibrations}
+        calibrated = {kind: cross_calibrated(kind, p, y, weight, fold, held) for kind in self.calibrations}
         w = _w(weight, held)
         raw_auroc = auroc(y[held], p[held], w)
         scores = {k: ece(y[held], q[held], weight=w) for k, q in calibrated.items()}
-        admitted = {k: v for k, v in scores.items()
-                    if k == "none" or auroc(y[held], calibrated[k][held], w) >= raw_auroc - CALIBRATION_SLACK}
-        admitted = admitted or scores  # without "none" among the candidates, one of them must be taken
-        return min(admitted, key=admitted.get), admitted
+        admitted = [k for k in CALIBRATIONS if k in scores and (
+            k == "none" or auroc(y[held], calibrated[k][held], w) >= raw_auroc - CALIBRATION_SLACK)]
+        admitted = admitted or [k for k in CALIBRATIONS if k in scores]  # no "none" among the candidates
+        negated = {k: -scores[k] for k in admitted}  # lower ECE is better
+        chosen = _simplest_within_noise(admitted, negated, 0.0, lambda k, best: _difference_se(
+            lambda t, q, w: -ece(t, q, weight=w), calibrated[k], calibrated[best], y, weight, fold, held))
+        return chosen, {k: scores[k] for k in admitted}
 
     def _boost(self, tabular: np.ndarray, text: np.ndarray, y: np.ndarray, weight: np.ndarray | None):
         pca = PCA(min(self.components, *text.shape), svd_solver="randomized", random_state=self.random_state).fit(text)
@@ -231,6 +249,51 @@ class Combiner:
             return (first, None), _ridge(text[held], target, _w(weight, held),
                                          _ridge_alpha(text[held], target, _w(weight, held)))
         return (first, second), None
+
+
+def choose_variant(oof: dict, y: np.ndarray, weight: np.ndarray | None, fold: np.ndarray, held: np.ndarray,
+                   variants: Sequence[str], margin: float) -> tuple[str, dict, dict]:
+    """The variant to fit, with every variant's inner AUROC and level error (:func:`level_error` of its
+    predictions after a Platt calibration cross-fitted on the other inner folds, which repairs what is common to
+    every fold, such as over-confidence, but not a level that differs from one held-out group to the next).
+
+    ``oof`` maps ``demand``, ``embedding`` and each of ``variants`` to out-of-fold probabilities (n,); ``fold``
+    (n,) is each row's inner fold and ``held`` (n,) marks the rows every variant predicted. Combinations are not
+    admitted when the embedding part alone ranks the held-out rows no better than chance (AUROC ≤ 0.5 +
+    ``margin``), nor is a variant whose level error exceeds the simplest candidate's by more than
+    ``LEVEL_SLACK``; among the rest the simplest within ``margin`` or one standard error of the best AUROC wins."""
+    w = _w(weight, held)
+    scores = {v: auroc(y[held], oof[v][held], w) for v in variants}
+    levels = {v: level_error(cross_calibrated("platt", oof[v], y, weight, fold, held), y, weight, fold, held)
+              for v in variants}
+    text_transfers = auroc(y[held], oof["embedding"][held], w) > 0.5 + margin
+    ordered = [v for v in VARIANTS if v in variants and (text_transfers or v not in COMBINATIONS)] \
+        or [v for v in VARIANTS if v in variants]  # only combinations among the candidates: one must be taken
+    admitted = [v for v in ordered if levels[v] <= levels[ordered[0]] + LEVEL_SLACK]
+    variant = _simplest_within_noise(admitted, scores, margin, lambda v, best: _difference_se(
+        auroc, oof[v], oof[best], y, weight, fold, held))
+    return variant, scores, levels
+
+
+def cross_calibrated(kind: str, p: np.ndarray, y: np.ndarray, weight: np.ndarray | None, fold: np.ndarray,
+                     held: np.ndarray) -> np.ndarray:
+    """``p`` (n,) calibrated by ``kind`` cross-fitted over the inner folds: each fold's held rows mapped by a
+    calibrator fitted on the other folds' (NaN outside ``held``)."""
+    return _cross_fit(lambda rows: fit_calibrator(kind, p[rows], y[rows], _w(weight, rows)),
+                      lambda calibrator, rows: calibrator(p[rows]), fold, held)
+
+
+def level_error(p: np.ndarray, y: np.ndarray, weight: np.ndarray | None, fold: np.ndarray,
+                held: np.ndarray) -> float:
+    """How far the mean prediction of each inner held-out fold is from its success rate, |mean p − mean y|,
+    averaged over the folds by weight: calibration in the large of a held-out group."""
+    errors, sizes = [], []
+    for k in np.unique(fold[held]):
+        rows = held & (fold == k)
+        w = np.ones(int(rows.sum())) if weight is None else weight[rows]
+        errors.append(abs(np.average(p[rows], weights=w) - np.average(y[rows], weights=w)))
+        sizes.append(w.sum())
+    return float(np.average(errors, weights=sizes))
 
 
 def combiner_of(assessor) -> Combiner:
@@ -276,10 +339,18 @@ def _cross_fit(fit, predict, fold: np.ndarray, held: np.ndarray) -> np.ndarray:
     return out
 
 
-def _difference_se(p: np.ndarray, q: np.ndarray, y: np.ndarray, weight: np.ndarray | None, fold: np.ndarray,
+def _simplest_within_noise(candidates: Sequence[str], score: dict, margin: float, difference_se) -> str:
+    """The first of ``candidates`` (simplest first) whose ``score`` (higher is better) is within ``margin`` or one
+    standard error of the difference, ``difference_se(candidate, best)``, of the best one's."""
+    best = max(candidates, key=score.get)
+    return next(c for c in candidates if score[c] >= score[best] - max(margin, difference_se(c, best)))
+
+
+def _difference_se(metric, p: np.ndarray, q: np.ndarray, y: np.ndarray, weight: np.ndarray | None, fold: np.ndarray,
                    held: np.ndarray) -> float:
-    """Standard error of the AUROC difference of two out-of-fold predictions, from its spread over the inner folds."""
-    diffs = [auroc(y[rows], p[rows], _w(weight, rows)) - auroc(y[rows], q[rows], _w(weight, rows))
+    """Standard error of the difference ``metric(y, p) − metric(y, q)`` of two out-of-fold predictions, from its
+    spread over the inner folds; ``metric(y, p, weight)``."""
+    diffs = [metric(y[rows], p[rows], _w(weight, rows)) - metric(y[rows], q[rows], _w(weight, rows))
              for rows in (held & (fold == k) for k in np.unique(fold[held]))]
     diffs = np.asarray(diffs)[~np.isnan(diffs)]
     return float(np.std(diffs, ddof=1) / np.sqrt(len(diffs))) if len(diffs) >= 2 else 0.0

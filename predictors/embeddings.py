@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from assess.errors import InputError
+from assess.progress import ProgressCallback, report
 
 from .npz import save_npz
 from .safeio import load_npz
@@ -124,16 +125,28 @@ def _cache_for(directory: str, model: str) -> EmbeddingCache:
 
 
 def embed_texts(texts: list[str], model: str = DEFAULT_MODEL, cache_dir: str | Path | None = None, *,
-                allow_download: bool = False, batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
-    """(n, d) float32 embeddings of ``texts``; only texts missing from the cache are encoded."""
+                allow_download: bool = False, batch_size: int = 64, show_progress: bool = False,
+                chunk_size: int = 1024, progress: ProgressCallback | None = None) -> np.ndarray:
+    """(n, d) float32 embeddings of ``texts``; only texts missing from the cache are encoded.
+
+    Missing texts are encoded ``chunk_size`` at a time and each chunk is cached as soon as it is done,
+    so an interrupted job resumes where it stopped; ``progress`` gets ``embedding`` events (texts
+    encoded of those missing)."""
+    if chunk_size < 1:
+        raise InputError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     cache = _cache_for(str(cache_dir or cache_root() / "embeddings"), model)
     keys = [text_key(t) for t in texts]
     known = cache.get(keys)
-    missing = {key: text for key, text in zip(keys, texts) if key not in known}
+    missing = list({key: text for key, text in zip(keys, texts) if key not in known}.items())
     if missing:
         encoder = load_encoder(model, allow_download)
-        vectors = encoder.encode(list(missing.values()), batch_size=batch_size, show_progress_bar=show_progress,
-                                 convert_to_numpy=True, normalize_embeddings=True)
-        cache.put(list(missing), np.asarray(vectors, dtype=np.float32))
-        known.update(zip(missing, np.asarray(vectors, dtype=np.float32)))
+        report(progress, "embedding", 0, len(missing))
+        for start in range(0, len(missing), chunk_size):
+            chunk = missing[start:start + chunk_size]
+            vectors = np.asarray(encoder.encode([text for _, text in chunk], batch_size=batch_size,
+                                                show_progress_bar=show_progress, convert_to_numpy=True,
+                                                normalize_embeddings=True), dtype=np.float32)
+            cache.put([key for key, _ in chunk], vectors)
+            known.update(zip((key for key, _ in chunk), vectors))
+            report(progress, "embedding", start + len(chunk), len(missing))
     return np.stack([known[key] for key in keys]) if keys else np.zeros((0, 0), dtype=np.float32)

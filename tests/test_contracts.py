@@ -112,6 +112,19 @@ def test_import_assess_stays_light_and_entry_points_load_on_use():
     assert result.stdout.strip() == "ok", result.stderr
 
 
+def test_predictors_exports_resolve_to_their_objects_in_any_import_order():
+    code = textwrap.dedent("""
+        from predictors import PROTOCOLS, evaluate  # PROTOCOLS loads the evaluate submodule first
+        import predictors
+        assert callable(evaluate) and not hasattr(evaluate, "__path__") and evaluate.__name__ == "evaluate"
+        assert predictors.evaluate is evaluate and "new_subject" in PROTOCOLS
+        print("ok")
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                            env={"PYTHONPATH": str(ROOT), "PATH": ""})
+    assert result.stdout.strip() == "ok", result.stderr
+
+
 def test_public_entry_points_profile_the_example(tmp_path):
     battery = assess.Battery.read(EXAMPLE / "battery.csv", rubrics=[EXAMPLE / "rubrics"])
     assert len(battery) == 40 and battery.demands().shape == (40, 19) and "PLn" in battery.scales

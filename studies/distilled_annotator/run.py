@@ -12,9 +12,9 @@
    item of the sample through `assess annotate` (items/s measured end to end), written to
    ``results/distilled_annotations.parquet`` with its own provenance, apart from the reference.
 4. ``mmlu`` — all 12,032 MMLU-Pro items with distilled levels (out-of-fold for the 1,260 annotated
-   ones): DemandAssessor in distribution, on new tasks and new source benchmarks; against the
-   EmbeddingAssessor on the items whose MiniLM embeddings are cached (a seeded random subset,
-   see README), with the demand assessor on that same subset.
+   ones): DemandAssessor on those levels against EmbeddingAssessor on the same prompts (all of them
+   embedded first, cached in chunks), in distribution, on new tasks and on new source benchmarks,
+   per subject (``results/mmlu.csv``).
 
     python studies/distilled_annotator/run.py                      # every part
     python studies/distilled_annotator/run.py --parts agreement downstream
@@ -39,7 +39,7 @@ from assess.datasets import load_sample
 from assess.scales import ANNOTATED
 from predictors import DemandAssessor, EmbeddingAssessor, evaluate
 from predictors.distill import FEATURE_SETS, features, fit_distilled
-from predictors.embeddings import DEFAULT_MODEL, cache_root, _cache_for, text_key
+from predictors.embeddings import DEFAULT_MODEL, cache_root, _cache_for, embed_texts, text_key
 from predictors.metrics import auroc
 
 HERE = Path(__file__).resolve().parent
@@ -148,29 +148,29 @@ def annotate_rest(battery: pd.DataFrame, annotated: pd.DataFrame, scratch: Path)
 
 def mmlu(battery: pd.DataFrame, outcomes: pd.DataFrame, distilled: pd.DataFrame, oof_task: pd.DataFrame,
          subjects: list[str], n_jobs: int) -> pd.DataFrame:
-    """Demand (distilled levels) on all MMLU-Pro items; demand vs embedding on the embedded subset."""
+    """DemandAssessor on distilled levels against EmbeddingAssessor on the same prompts, on every MMLU-Pro item."""
     levels = pd.concat([distilled, oof_task.assign(annotator="distilled (out-of-fold)")], ignore_index=True)
     items = battery[battery["benchmark"] == "mmlu_pro"].drop(columns=list(ANNOTATED)).merge(
-        levels[["instance_id", *ANNOTATED]], on="instance_id", how="left")
+        levels[["instance_id", *ANNOTATED]], on="instance_id", how="left").reset_index(drop=True)
     assert items[list(ANNOTATED)].notna().all().all()
-    embedded = items[cached(items["prompt"].tolist())].reset_index(drop=True)
+    embed_texts(items["prompt"].tolist(), progress=print_progress)  # once, cached in chunks: resumable
     protocols = ("in_distribution", "task_ood", "benchmark_ood")
-    chosen = outcomes[outcomes["subject"].isin(subjects)]
+    chosen = outcomes[outcomes["subject"].isin(subjects) & outcomes["instance_id"].isin(items["instance_id"])]
     rows = []
-    plans = [("demand", "all MMLU-Pro", DemandAssessor(), items), ("demand", "embedded subset", DemandAssessor(), embedded),
-             ("embedding", "embedded subset", EmbeddingAssessor(), embedded)]
-    for name, items_name, assessor, frame in plans:
+    for name, assessor in (("demand", DemandAssessor()), ("embedding", EmbeddingAssessor())):
         start = time.perf_counter()
-        result = evaluate(assessor, frame, chosen[chosen["instance_id"].isin(frame["instance_id"])],
-                          protocols=protocols, benchmark_column="source_benchmark", n_jobs=n_jobs)
-        summary = result.summary()
-        summary = summary[summary["aggregate"] == "mean"]
-        for _, row in summary.iterrows():
-            rows.append({"assessor": name, "items": items_name, "n_items": len(frame), "protocol": row["protocol"],
-                         "subjects": int(row["subjects"]), "auroc": row["auroc"], "ece": row["ece"],
-                         "wall_s": time.perf_counter() - start})
-        print(name, items_name, f"{time.perf_counter() - start:.0f} s", flush=True)
+        result = evaluate(assessor, items, chosen, protocols=protocols, benchmark_column="source_benchmark",
+                          n_jobs=n_jobs)
+        for _, row in result.table.iterrows():
+            rows.append({"assessor": name, "n_items": len(items), "protocol": row["protocol"],
+                         "subject": row["subject"], "n": int(row["n"]), "auroc": row["auroc"], "ece": row["ece"]})
+        print(name, f"{time.perf_counter() - start:.0f} s", flush=True)
     return pd.DataFrame(rows)
+
+
+def print_progress(event) -> None:
+    if event.total and (event.done == event.total or event.done % 2048 < 1024):
+        print(f"{event.task}: {event.done}/{event.total}", flush=True)
 
 
 def pick_subjects(outcomes: pd.DataFrame, n: int) -> list[str]:
