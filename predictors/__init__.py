@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 #: (the distilled annotator) does not load torch through the fine-tuned and IRT assessors.
 _EXPORTS = {
     "CombinedAssessor": "assessors", "DemandAssessor": "assessors", "EmbeddingAssessor": "assessors",
-    "PROTOCOLS": "evaluate", "Evaluation": "evaluate", "evaluate": "evaluate",
+    "PROTOCOLS": "protocols", "Evaluation": "protocols", "evaluate": "protocols",
     "ASSESSORS": "factory", "ability_profiles": "factory", "make_assessor": "factory",
     "TextFinetuneAssessor": "finetune", "IRTAssessor": "irt",
     "MultiSubjectAssessor": "multisubject", "profiles_from_table": "multisubject",
@@ -27,21 +27,19 @@ __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
     from .assessors import CombinedAssessor, DemandAssessor, EmbeddingAssessor
-    from .evaluate import PROTOCOLS, Evaluation, evaluate
     from .factory import ASSESSORS, ability_profiles, make_assessor
     from .finetune import TextFinetuneAssessor
     from .irt import IRTAssessor
     from .multisubject import MultiSubjectAssessor, profiles_from_table
     from .multisubject_combined import MultiSubjectCombinedAssessor
     from .persistence import load, save
+    from .protocols import PROTOCOLS, Evaluation, evaluate
 
 
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'predictors' has no attribute {name!r}")
-    loaded = importlib.import_module(f".{module}", __name__)
-    # bind every export of that submodule now: importing ``predictors.evaluate`` set the package attribute
-    # ``evaluate`` to the submodule, which would otherwise hide the function of the same name
-    globals().update({export: getattr(loaded, export) for export, home in _EXPORTS.items() if home == module})
-    return globals()[name]
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value

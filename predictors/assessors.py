@@ -145,9 +145,12 @@ class CombinedAssessor(EmbeddingAssessor):
     ``groups`` when given), :class:`predictors.combine.Combiner` scores the demand part alone
     (``classifier``: the published forest by default), the embedding logistic model alone (``C=None``:
     chosen on the same folds) and the combinations among ``variants`` (``stack``, ``residual``,
-    ``boost`` with ``components`` PCA dimensions), keeps the best (a simpler one within ``margin``
-    AUROC), picks a calibration among ``calibrations`` by cross-fitted ECE and refits on every
-    training row. ``chosen_`` names the winner (e.g. ``stack+platt``), ``inner_scores_`` the scores.
+    ``boost`` with ``components`` PCA dimensions). Combinations are admitted only if the embedding part
+    alone ranks the inner held-out rows better than chance, and any variant only if its level on the
+    held-out folds is within ``LEVEL_SLACK`` of the demand part's; the best inner AUROC among the rest
+    wins unless a simpler one is within ``margin`` or one standard error. A calibration among
+    ``calibrations`` is chosen by cross-fitted ECE under the same rule, and the winner is refitted on
+    every training row. ``chosen_`` names it (e.g. ``stack+platt``), ``inner_scores_`` the scores.
     """
 
     def __init__(self, classifier: str = "forest", features: Sequence[str] = DEMAND_FEATURES,

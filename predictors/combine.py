@@ -124,7 +124,8 @@ def fit_calibrator(kind: str, p: np.ndarray, y: np.ndarray, weight: np.ndarray |
 class ChosenModel:
     """The fitted winner: ``parts`` (tabular model or None, text model or None), the ``combiner`` its variant
     needs (stack: LogisticRegression; residual: :class:`Linear`; boost: (:class:`Projection`, XGBClassifier))
-    and the ``calibrator``. ``scores`` holds the inner AUROC of every variant and ECE of every calibration."""
+    and the ``calibrator``. ``scores`` holds the inner ``auroc`` and ``level_error`` of every variant, the ``ece``
+    of every admitted calibration and the text part's ``C``."""
 
     variant: str
     parts: tuple

@@ -112,11 +112,12 @@ def test_import_assess_stays_light_and_entry_points_load_on_use():
     assert result.stdout.strip() == "ok", result.stderr
 
 
-def test_predictors_exports_resolve_to_their_objects_in_any_import_order():
+def test_predictors_exports_are_never_shadowed_by_their_submodules():
     code = textwrap.dedent("""
-        from predictors import PROTOCOLS, evaluate  # PROTOCOLS loads the evaluate submodule first
+        import predictors.protocols  # the submodule of the protocols, imported first
+        from predictors import PROTOCOLS, evaluate
         import predictors
-        assert callable(evaluate) and not hasattr(evaluate, "__path__") and evaluate.__name__ == "evaluate"
+        assert callable(evaluate) and evaluate.__name__ == "evaluate" and evaluate.__module__ == "predictors.protocols"
         assert predictors.evaluate is evaluate and "new_subject" in PROTOCOLS
         print("ok")
     """)
