@@ -169,6 +169,7 @@ def mmlu(battery: pd.DataFrame, outcomes: pd.DataFrame, distilled: pd.DataFrame,
 
 
 def print_progress(event) -> None:
+    """Print every other 1,024 texts of a progress report, and the last."""
     if event.total and (event.done == event.total or event.done % 2048 < 1024):
         print(f"{event.task}: {event.done}/{event.total}", flush=True)
 

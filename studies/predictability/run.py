@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
     battery = battery[battery["instance_id"].isin(outcomes["instance_id"])].reset_index(drop=True)
     subjects = pick_subjects(outcomes, 4 if args.quick else args.subjects)
     finetune_subjects = pick_subjects(outcomes[outcomes["subject"].isin(subjects)], args.finetune_subjects)
-    seeds = (0,) if args.quick else tuple(range(args.seeds))
+    seeds = (0,) if args.quick else tuple(range(args.first_seed, args.first_seed + args.seeds))
     folds = 3 if args.quick else 5
     finetune = TextFinetuneAssessor(args.finetune_base, epochs=args.epochs, max_steps=args.finetune_steps or None,
                                     batch_size=16, max_length=128, freeze_fraction=args.freeze)
@@ -200,6 +200,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="4 subjects, 1 seed, 3 folds")
     parser.add_argument("--seeds", type=int, default=3, help="seeds of the full run (default 3)")
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds run are first-seed … first-seed + seeds − 1")
     parser.add_argument("--subjects", type=int, default=None, help="subjects spread over accuracy (default all)")
     parser.add_argument("--min-outcomes", type=int, default=500,
                         help="subjects with at least this many annotated outcomes (default 500: the MMLU-Pro and BBH "
