@@ -126,12 +126,18 @@ def write_results(args: argparse.Namespace, frames: dict[str, pd.DataFrame], set
 
 
 def merge(args: argparse.Namespace) -> pd.DataFrame:
-    """Concatenate the results of several runs (e.g. one per assessor, each within the CPU budget) into ``args.out``."""
-    frames = {name: pd.concat([pd.read_csv(d / f"{name}.csv") for d in args.merge if (d / f"{name}.csv").exists()
+    """Concatenate the results of several runs (e.g. one per assessor, each within the CPU budget) into ``args.out``.
+
+    Only run directories (those holding a ``table.md``) are read, so ``--merge $R/*`` may be rerun after the merged
+    files have been written into ``$R``."""
+    runs = [d for d in args.merge if (d / "table.md").is_file()]
+    if not runs:
+        raise SystemExit(f"no run directories (with a table.md) among {', '.join(map(str, args.merge))}")
+    frames = {name: pd.concat([pd.read_csv(d / f"{name}.csv") for d in runs if (d / f"{name}.csv").exists()
                                and (d / f"{name}.csv").stat().st_size > 1], ignore_index=True)
               for name in ("summary", "per_subject", "skipped", "choices")}
-    setups = {(d / "table.md").read_text(encoding="utf-8").split("\n\n")[0]: d.name for d in args.merge}
-    return write_results(args, frames, f"Merged runs ({', '.join(d.name for d in args.merge)}):\n\n" + "\n".join(setups))
+    setups = {(d / "table.md").read_text(encoding="utf-8").split("\n\n")[0]: d.name for d in runs}
+    return write_results(args, frames, f"Merged runs ({', '.join(d.name for d in runs)}):\n\n" + "\n".join(setups))
 
 
 def choices_table(choices: pd.DataFrame) -> str:
