@@ -22,7 +22,8 @@ from assess.atomic import write_text
 from assess.datasets import load_sample
 from assess.scales import ANNOTATED
 from assess.sources import read_battery, read_outcomes
-from predictors import ASSESSORS, PROTOCOLS, TextFinetuneAssessor, ability_profiles, evaluate, make_assessor
+from predictors import ASSESSORS, PROTOCOLS, Evaluation, TextFinetuneAssessor, ability_profiles, evaluate, \
+    make_assessor
 from predictors.metrics import METRICS
 from predictors.plots import calibration_figure, save_figure
 
@@ -126,18 +127,38 @@ def write_results(args: argparse.Namespace, frames: dict[str, pd.DataFrame], set
 
 
 def merge(args: argparse.Namespace) -> pd.DataFrame:
-    """Concatenate the results of several runs (e.g. one per assessor, each within the CPU budget) into ``args.out``.
+    """Merge the results of several runs into ``args.out``: runs of different assessors side by side, runs of the
+    same assessor and protocol on different seeds averaged (per subject over the seeds, then over the subjects, as
+    one run over those seeds reports them; ``wall s`` is then the sum over the runs).
 
     Only run directories (those holding a ``table.md``) are read, so ``--merge $R/*`` may be rerun after the merged
     files have been written into ``$R``."""
     runs = [d for d in args.merge if (d / "table.md").is_file()]
     if not runs:
         raise SystemExit(f"no run directories (with a table.md) among {', '.join(map(str, args.merge))}")
-    frames = {name: pd.concat([pd.read_csv(d / f"{name}.csv") for d in runs if (d / f"{name}.csv").exists()
-                               and (d / f"{name}.csv").stat().st_size > 1], ignore_index=True)
-              for name in ("summary", "per_subject", "skipped", "choices")}
+    read = {name: pd.concat([pd.read_csv(d / f"{name}.csv").assign(run=str(d)) for d in runs
+                             if (d / f"{name}.csv").exists() and (d / f"{name}.csv").stat().st_size > 1],
+                            ignore_index=True)
+            for name in ("summary", "per_subject", "skipped", "choices")}
+    keys = ["assessor", "protocol", "subject"]
+    per_subject = read["per_subject"].groupby(keys, sort=False, as_index=False).agg(
+        {**{c: "mean" for c in read["per_subject"].columns if c not in (*keys, "seeds", "run")}, "seeds": "sum"})
+    per_subject["n"] = per_subject["n"].round().astype(int)
+    walls = read["summary"].drop_duplicates(["assessor", "protocol", "run"]).groupby(
+        ["assessor", "protocol"])["wall_seconds"].sum()
+    summary = pd.concat([Evaluation(pd.DataFrame(), table.drop(columns="assessor")).summary().assign(assessor=name)
+                         for name, table in per_subject.groupby("assessor", sort=False)], ignore_index=True)
+    summary["wall_seconds"] = [walls[(a, p)] for a, p in zip(summary["assessor"], summary["protocol"])]
+    choices = read["choices"]
+    runs_per = choices.groupby(["assessor", "protocol"])["run"].nunique()
+    choices = choices.groupby(["assessor", "protocol", "chosen"], sort=False, as_index=False)["share"].sum()
+    choices["share"] /= [runs_per[(a, p)] for a, p in zip(choices["assessor"], choices["protocol"])]
+    choices = choices.sort_values(["assessor", "protocol", "share"], ascending=[True, True, False])
+    frames = {"summary": summary, "per_subject": per_subject,
+              "skipped": read["skipped"].drop(columns="run").drop_duplicates(), "choices": choices}
     setups = {(d / "table.md").read_text(encoding="utf-8").split("\n\n")[0]: d.name for d in runs}
-    return write_results(args, frames, f"Merged runs ({', '.join(d.name for d in runs)}):\n\n" + "\n".join(setups))
+    names = sorted({d.name for d in runs})
+    return write_results(args, frames, f"Merged runs ({', '.join(names)}):\n\n" + "\n".join(setups))
 
 
 def choices_table(choices: pd.DataFrame) -> str:
