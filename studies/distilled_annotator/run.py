@@ -169,8 +169,8 @@ def mmlu(battery: pd.DataFrame, outcomes: pd.DataFrame, distilled: pd.DataFrame,
 
 
 def print_progress(event) -> None:
-    """Print every other 1,024 texts of a progress report, and the last."""
-    if event.total and (event.done == event.total or event.done % 2048 < 1024):
+    """Print a progress report every 2,048 texts, and the last one."""
+    if event.total and (event.done == event.total or event.done % 2048 == 0):
         print(f"{event.task}: {event.done}/{event.total}", flush=True)
 
 

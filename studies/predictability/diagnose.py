@@ -28,12 +28,15 @@ def main() -> None:
     parser.add_argument("subjects", nargs="+")
     parser.add_argument("--inner-splits", type=int, default=3)
     args = parser.parse_args()
+    if args.inner_splits < 2:
+        parser.error(f"--inner-splits must be at least 2, got {args.inner_splits}")
     battery, outcomes = annotated_sample(None, None)
+    unknown = sorted(set(args.subjects) - set(outcomes["subject"]))
+    if unknown:
+        parser.error(f"no annotated outcomes for subject(s) {', '.join(map(repr, unknown))}")
     data = join(battery, outcomes)
     for subject in args.subjects:
         rows = data[data["subject"] == subject].reset_index(drop=True)
-        if rows.empty:
-            raise SystemExit(f"no annotated outcomes for subject {subject!r}")
         pooled = {"y": [], "combined": [], "demand": []}
         for benchmark in sorted(rows[BENCHMARK_COLUMN].astype(str).unique()):
             held = rows[BENCHMARK_COLUMN].astype(str) == benchmark

@@ -133,13 +133,9 @@ def merge(args: argparse.Namespace) -> pd.DataFrame:
 
     Only run directories (those holding a ``table.md``) are read, so ``--merge $R/*`` may be rerun after the merged
     files have been written into ``$R``."""
-    runs = [d for d in args.merge if (d / "table.md").is_file()]
-    if not runs:
-        raise SystemExit(f"no run directories (with a table.md) among {', '.join(map(str, args.merge))}")
-    read = {name: pd.concat([pd.read_csv(d / f"{name}.csv").assign(run=str(d)) for d in runs
-                             if (d / f"{name}.csv").exists() and (d / f"{name}.csv").stat().st_size > 1],
-                            ignore_index=True)
-            for name in ("summary", "per_subject", "skipped", "choices")}
+    runs = run_directories(args.merge)
+    read = {name: pd.concat([pd.read_csv(d / f"{name}.csv").assign(run=str(d)) for d in runs], ignore_index=True)
+            for name in RUN_FILES}
     keys = ["assessor", "protocol", "subject"]
     per_subject = read["per_subject"].groupby(keys, sort=False, as_index=False).agg(
         {**{c: "mean" for c in read["per_subject"].columns if c not in (*keys, "seeds", "run")}, "seeds": "sum"})
@@ -159,6 +155,30 @@ def merge(args: argparse.Namespace) -> pd.DataFrame:
     setups = {(d / "table.md").read_text(encoding="utf-8").split("\n\n")[0]: d.name for d in runs}
     names = sorted({d.name for d in runs})
     return write_results(args, frames, f"Merged runs ({', '.join(names)}):\n\n" + "\n".join(setups))
+
+
+#: What ``--merge`` reads from each run directory: file → the columns it needs.
+RUN_FILES = {"summary": ("assessor", "protocol", "wall_seconds"), "per_subject": ("assessor", "protocol", "subject", "n"),
+             "skipped": ("protocol", "subject", "reason"), "choices": ("assessor", "protocol", "chosen", "share")}
+
+
+def run_directories(paths: list[Path]) -> list[Path]:
+    """The run directories (those holding a ``table.md``) among ``paths``."""
+    return [d for d in paths if (d / "table.md").is_file()]
+
+
+def unreadable_run(directory: Path) -> str | None:
+    """Why ``--merge`` cannot read a run directory (a missing file, a malformed table, a missing column), or None."""
+    for name, columns in RUN_FILES.items():
+        path = directory / f"{name}.csv"
+        try:
+            header = pd.read_csv(path, nrows=0).columns
+        except (OSError, ValueError) as error:
+            return f"{path}: cannot read it as a table ({type(error).__name__})"
+        missing = [c for c in columns if c not in header]
+        if missing:
+            return f"{path}: lacks column(s) {', '.join(missing)}"
+    return None
 
 
 def choices_table(choices: pd.DataFrame) -> str:
@@ -247,6 +267,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=HERE / "results", help="results directory")
     parser.add_argument("--update-readme", action="store_true", help="copy the table into README.md")
     args = parser.parse_args()
+    if args.merge:
+        runs = run_directories(args.merge)
+        if not runs:
+            parser.error(f"--merge: no run directories (with a table.md) among {', '.join(map(str, args.merge))}")
+        problems = [why for why in map(unreadable_run, runs) if why]
+        if problems:
+            parser.error(f"--merge: {problems[0]}")
     summary = merge(args) if args.merge else run(args)
     print(summary.round(3).to_string(index=False))
 
