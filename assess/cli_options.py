@@ -1,4 +1,4 @@
-"""Options shared by every command: the rubric folders that make up the active scale set."""
+"""Options shared by every command: the rubric folders that make up the active scale set, and scale lists."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,3 +23,9 @@ def active_scale_set(cli: Optional[list[Path]], *config_folders: list[str] | Non
     for line in scales.statements():
         (console or Console(stderr=True)).print(f"note: {line}", highlight=False, markup=False)
     return scales
+
+
+def scale_option(text: str, scale_set: ScaleSet, key: str = "--scales") -> tuple[str, ...]:
+    """A comma-separated ``--scales`` value as codes of ``scale_set`` (spaces around codes ignored; InputError at
+    ``key`` when empty, unknown or repeated)."""
+    return scale_set.check([code.strip() for code in text.split(",") if code.strip()], key=key)

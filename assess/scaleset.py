@@ -116,6 +116,8 @@ class ScaleSet(Mapping[str, Scale]):
     def check(self, codes: Sequence[str], *, key: str, kind: Kind | None = None) -> tuple[str, ...]:
         """User-given codes (case-sensitive, each once) of this set, optionally of one kind; else InputError at ``key``."""
         allowed = self.codes if kind is None else tuple(c for c in self.codes if self[c].kind == kind)
+        if not len(codes):
+            raise InputError(f"no scale code given; known: {', '.join(allowed)}", column=key)
         unknown = [c for c in codes if c not in allowed]
         if unknown:
             what = f"{kind} scale" if kind else "scale"

@@ -130,3 +130,6 @@ def test_scales_option_chooses_the_analysed_scales(workspace, tmp_path, capsys):
     assert {r.scale for r in profile.rows} == {"QLq", "KNf"}
     assert main(["demands", str(workspace / "battery.csv"), "--out", str(tmp_path / "o"), "--scales", "QLq,PLn"]) == 2
     assert "unknown scale code(s) 'PLn'" in capsys.readouterr().err
+    for empty in (",", " ", ""):  # an empty selection is refused at the option, not met by a crash in the plots
+        assert main(["demands", str(workspace / "battery.csv"), "--out", str(tmp_path / "o"), "--scales", empty]) == 2
+        assert "--scales" in (err := capsys.readouterr().err) and "no scale code given" in err

@@ -161,6 +161,8 @@ def test_a_user_scale_is_distilled_and_filled_offline(tmp_path, capsys):
     only = ["distill", "--battery", str(example / "battery.csv"), "--rubrics", str(example / "rubrics"),
             "--features", "hashing", "--scales", "PLn,UG", "--out", str(tmp_path / "p")]
     assert main(only) == 0 and load_distilled(tmp_path / "p").scales == ("PLn", UG)
+    assert main([*only[:-4], "--scales", " , ", "--out", str(tmp_path / "q")]) == 2
+    assert "no scale code given" in capsys.readouterr().err
 
 
 def test_rows_annotated_under_other_rubrics_are_refused(tmp_path, capsys):

@@ -170,3 +170,11 @@ def test_run_config_reads_the_rubrics_key_from_its_folder(tmp_path):
 def test_info_covers_the_user_scale(capsys):
     assert main(["info", str(EXAMPLE / "battery.csv"), "--rubrics", str(USER_RUBRICS)]) == 0
     assert "│ PLn " in capsys.readouterr().out
+
+
+def test_an_empty_scale_selection_is_refused_where_it_is_given():
+    scale_set = default_scale_set()
+    with pytest.raises(InputError, match=r"column '--scales': no scale code given; known: AS, CEc"):
+        scale_set.check([], key="--scales")
+    with pytest.raises(InputError, match=r"column 'scales': no scale code given; known: AS, "):
+        scale_set.check((), key="scales", kind="level")

@@ -23,7 +23,7 @@ from ..annotate.summary import RunSummary
 from ..errors import InputError
 from ..scaleset import ScaleSet
 from ..sources import read_battery
-from ..cli_options import RubricsOption, active_scale_set
+from ..cli_options import RubricsOption, active_scale_set, scale_option
 
 HELP = """Annotate BATTERY (CSV/Parquet/JSONL in battery layout) with demand levels from an LLM annotator.
 
@@ -203,7 +203,7 @@ def agreement_command(
     rubrics: Optional[list[Path]] = RubricsOption,
 ) -> None:
     scale_set = active_scale_set(rubrics, console=_console)
-    codes = scale_set.check(scales.split(","), key="--scales") if scales else scale_set.codes
+    codes = scale_option(scales, scale_set) if scales is not None else scale_set.codes
     tables = _annotator_tables(batteries, scale_set)
     table = agreement_report(tables, codes, scale_set)
     _console.print(_report_table(table))

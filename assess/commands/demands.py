@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..battery import validate_outcomes
-from ..cli_options import RubricsOption, active_scale_set
+from ..cli_options import RubricsOption, active_scale_set, scale_option
 from ..config import SAMPLE
 from ..datasets import load_sample, sample_battery
 from ..demand_ability import DEFAULT_ANCHORED, DEFAULT_GUESS, DEFAULT_MIN_N, DEFAULT_RULE, RULES, expected_accuracies
@@ -59,7 +59,7 @@ def demands_command(
     if outcomes is not None and not subject:
         raise InputError("--outcomes needs at least one --subject")
     scale_set = active_scale_set(rubrics)
-    codes = scale_set.check([c.strip() for c in scales.split(",") if c.strip()], key="--scales") if scales else None
+    codes = scale_option(scales, scale_set) if scales is not None else None
     table, name = _battery(battery, scale_set)
     profile = demand_profile(table, by, scale_set=scale_set, scales=codes, intended=parse_intended(intended or []),
                              battery_name=name)

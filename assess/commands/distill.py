@@ -9,7 +9,7 @@ import typer
 import yaml
 from rich.console import Console
 
-from ..cli_options import RubricsOption, active_scale_set
+from ..cli_options import RubricsOption, active_scale_set, scale_option
 from ..errors import InputError
 from ..rubrics import rubric_set_hash
 from ..scaleset import ScaleSet
@@ -82,8 +82,8 @@ def distill_command(
 
 def _trained_scales(table: pd.DataFrame, scale_set: ScaleSet, scales: str | None, battery: str) -> tuple[str, ...]:
     """The ``--scales`` codes, or every scale of the set with at least one level in the battery."""
-    if scales:
-        return scale_set.check([c.strip() for c in scales.split(",") if c.strip()], key="--scales")
+    if scales is not None:
+        return scale_option(scales, scale_set)
     carried = tuple(code for code in scale_set.codes if table[code].notna().any())
     if not carried:
         raise InputError("the battery carries no levels on any scale of the active set; distilling needs annotated "
