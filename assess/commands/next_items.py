@@ -34,7 +34,7 @@ def next_items(
     out: Path = typer.Option(..., "--out", help="Where to write the proposed items (CSV or Parquet)."),
 ) -> None:
     """Propose the next k most informative items for a subject (greedy D-optimal at its current estimate)."""
-    from predictors import IRTAssessor, load
+    from predictors import IRTAssessor, load, make_assessor
 
     from ..irt.profiles import annotated_items
     from ..sources import read_battery, read_outcomes
@@ -50,8 +50,8 @@ def next_items(
             raise InputError(f"not an IRT assessor ({type(assessor).__name__})", source=model)
         scales = list(assessor.scales_)
     else:
-        scales = list(scale_set.level_codes)
-        assessor = IRTAssessor(scales=scales, ug_column=scale_set.unguessability)
+        assessor = make_assessor("irt", scale_set=scale_set)
+        scales = list(assessor.scales)
     items = annotated_items(table, scales)
     if items.empty:
         raise InputError(f"no battery item is annotated on all of {', '.join(scales)}", source=battery)
