@@ -520,7 +520,7 @@ def _fit(obs: Observations, items: Items, n_subjects: int, form: str, residual: 
     if random and start.residual_spread is None:  # first nodes on each item's posterior at the starting point
         centre, spread = modes(centre)
     iterations, converged, settled = 0, False, not random
-    for _round in range(MAX_QUADRATURE_ROUNDS if random else 1):
+    for _round in range(MAX_QUADRATURE_ROUNDS):
         eta = centre[:, None] + spread[:, None] * z[None]
         optimizer = torch.optim.LBFGS(list(variables.values()), lr=1.0, max_iter=max_iter, history_size=20,
                                       tolerance_grad=tol, tolerance_change=tol * 1e-5, line_search_fn="strong_wolfe")
